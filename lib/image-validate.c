@@ -1,0 +1,232 @@
+/*
+ * Checks of single decoded records: everything that can be judged from the
+ * record alone (ranges, alignment, counts, enum values). protobuf-c already
+ * refused malformed wire data; this refuses well-formed nonsense before any
+ * code uses it. Cross-record checks (a pagemap run inside a VMA, a pid in
+ * the tree) belong to the reader of the whole dump.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core.pb-c.h"
+#include "files.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
+
+#include "crl/image.h"
+#include "crl/limits.h"
+#include "crl/util.h"
+#include "image-validate.h"
+
+static int bad(char *err, size_t len, const char *fmt, ...) _printf_(3, 4);
+static int bad(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+#define CHECK(cond, ...)                                  \
+	do {                                              \
+		if (!(cond))                              \
+			return bad(err, len, __VA_ARGS__); \
+	} while (0)
+
+static bool path_ok(const char *p)
+{
+	return p && p[0] == '/' && strlen(p) < PATH_MAX;
+}
+
+int crl_validate_inventory(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const InventoryEntry *e = (const InventoryEntry *)m;
+
+	CHECK(e->format_version == CRL_IMG_FORMAT_VERSION, "format version %u, this criu-lite reads %u",
+	      e->format_version, CRL_IMG_FORMAT_VERSION);
+	CHECK(e->page_size == CRL_PAGE_SIZE, "page size %u, this machine uses %lu", e->page_size,
+	      CRL_PAGE_SIZE);
+	CHECK(e->root_pid > 0 && e->root_pid < CRL_PID_MAX, "root pid %u out of range", e->root_pid);
+	CHECK(e->nr_tasks > 0 && e->nr_tasks < CRL_PID_MAX, "task count %u out of range", e->nr_tasks);
+	CHECK(!strcmp(e->arch, "x86_64"), "architecture '%s', this criu-lite restores x86_64", e->arch);
+	return 0;
+}
+
+int crl_validate_pstree(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const PstreeEntry *e = (const PstreeEntry *)m;
+
+	CHECK(e->pid > 0 && e->pid < CRL_PID_MAX, "pid %u out of range", e->pid);
+	CHECK(e->ppid < CRL_PID_MAX, "ppid %u out of range", e->ppid);
+	CHECK(e->pgid > 0 && e->pgid < CRL_PID_MAX, "pgid %u out of range", e->pgid);
+	CHECK(e->sid < CRL_PID_MAX, "sid %u out of range", e->sid);
+	CHECK(e->exit_signal <= 64, "exit signal %u out of range", e->exit_signal);
+	CHECK(e->n_threads >= 1 && e->n_threads <= 65536, "thread count %zu out of range", e->n_threads);
+	CHECK(e->threads[0] == e->pid, "first thread %u is not the leader %u", e->threads[0], e->pid);
+	for (size_t i = 0; i < e->n_threads; i++)
+		CHECK(e->threads[i] > 0 && e->threads[i] < CRL_PID_MAX, "thread id %u out of range",
+		      e->threads[i]);
+	CHECK(e->state == TASK_STATE__TASK_ALIVE || e->state == TASK_STATE__TASK_STOPPED,
+	      "unknown task state %d", e->state);
+	CHECK(!e->comm || strlen(e->comm) < 16, "comm longer than 15 bytes");
+	return 0;
+}
+
+int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const CoreEntry *e = (const CoreEntry *)m;
+
+	CHECK(e->pid > 0 && e->pid < CRL_PID_MAX, "pid %u out of range", e->pid);
+	CHECK(!e->has_xsave || (e->xsave.len >= 576 && e->xsave.len <= CRL_MAX_XSAVE),
+	      "xsave area of %zu bytes", e->xsave.len);
+	CHECK(!e->has_fpregs || e->fpregs.len == 512, "fpregs area of %zu bytes", e->fpregs.len);
+	CHECK(e->n_sigactions <= 64, "%zu sigactions", e->n_sigactions);
+	for (size_t i = 0; i < e->n_sigactions; i++) {
+		unsigned s = e->sigactions[i]->sig;
+
+		CHECK(s >= 1 && s <= 64 && s != SIGKILL && s != SIGSTOP, "sigaction for signal %u", s);
+		for (size_t j = 0; j < i; j++)
+			CHECK(e->sigactions[j]->sig != s, "two sigactions for signal %u", s);
+	}
+	CHECK(e->n_pending_thread <= CRL_MAX_PENDING && e->n_pending_shared <= CRL_MAX_PENDING,
+	      "%zu + %zu pending signals", e->n_pending_thread, e->n_pending_shared);
+	for (size_t i = 0; i < e->n_pending_thread; i++)
+		CHECK(e->pending_thread[i].len == CRL_SIGINFO_SIZE, "pending siginfo of %zu bytes",
+		      e->pending_thread[i].len);
+	for (size_t i = 0; i < e->n_pending_shared; i++)
+		CHECK(e->pending_shared[i].len == CRL_SIGINFO_SIZE, "pending siginfo of %zu bytes",
+		      e->pending_shared[i].len);
+	CHECK(!e->rseq || (e->rseq->size >= 20 && e->rseq->size <= 4096 && e->rseq->ptr &&
+			    e->rseq->ptr < CRL_TASK_SIZE_MAX),
+	      "rseq area %#llx of %u bytes", e->rseq ? (unsigned long long)e->rseq->ptr : 0ULL,
+	      e->rseq ? e->rseq->size : 0);
+	CHECK(e->creds->n_groups <= CRL_MAX_GROUPS, "%zu supplementary groups", e->creds->n_groups);
+	CHECK(strlen(e->comm) < 16, "comm longer than 15 bytes");
+	CHECK(path_ok(e->cwd), "cwd is not an absolute path");
+	CHECK(e->umask <= 0777, "umask %o", e->umask);
+	CHECK(e->pdeath_signal <= 64, "pdeath signal %u", e->pdeath_signal);
+	CHECK(e->n_itimers <= 3, "%zu interval timers", e->n_itimers);
+	for (size_t i = 0; i < e->n_itimers; i++)
+		CHECK(e->itimers[i]->which <= 2, "interval timer %u", e->itimers[i]->which);
+	CHECK(e->regs->ip < CRL_TASK_SIZE_MAX || e->regs->ip >= CRL_VSYSCALL_ADDR, "ip %#llx",
+	      (unsigned long long)e->regs->ip);
+	return 0;
+}
+
+static int validate_vma(const VmaEntry *v, char *err, size_t len)
+{
+	bool vsyscall = v->kind == VMA_KIND__VMA_VSYSCALL;
+	uint64_t shared = v->flags & (MAP_SHARED | MAP_PRIVATE);
+
+	CHECK(v->start < v->end && PAGE_ALIGNED(v->start) && PAGE_ALIGNED(v->end),
+	      "VMA %#llx-%#llx is empty or unaligned", (unsigned long long)v->start,
+	      (unsigned long long)v->end);
+	CHECK(vsyscall ? v->start == CRL_VSYSCALL_ADDR : v->end <= CRL_TASK_SIZE_MAX,
+	      "VMA %#llx-%#llx outside the user address space", (unsigned long long)v->start,
+	      (unsigned long long)v->end);
+	CHECK(v->kind >= VMA_KIND__VMA_ANON && v->kind <= VMA_KIND__VMA_VSYSCALL,
+	      "VMA %#llx: unknown kind %d", (unsigned long long)v->start, v->kind);
+	CHECK((v->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) == 0, "VMA %#llx: protection %#x",
+	      (unsigned long long)v->start, v->prot);
+	CHECK(shared == MAP_SHARED || shared == MAP_PRIVATE, "VMA %#llx: neither shared nor private",
+	      (unsigned long long)v->start);
+	CHECK((v->flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE)) == 0,
+	      "VMA %#llx: flags %#x", (unsigned long long)v->start, v->flags);
+	CHECK(v->pgoff < CRL_MAX_OBJECT_SIZE / CRL_PAGE_SIZE, "VMA %#llx: offset %llu pages",
+	      (unsigned long long)v->start, (unsigned long long)v->pgoff);
+	CHECK(!v->name || strlen(v->name) < PATH_MAX + 32, "VMA %#llx: name too long",
+	      (unsigned long long)v->start);
+	switch (v->kind) {
+	case VMA_KIND__VMA_FILE_PRIVATE:
+	case VMA_KIND__VMA_FILE_SHARED:
+	case VMA_KIND__VMA_SHARED_ANON:
+	case VMA_KIND__VMA_MEMFD:
+	case VMA_KIND__VMA_UNLINKED:
+	case VMA_KIND__VMA_SYSV_SHM:
+		CHECK(v->has_object_id && v->object_id > 0, "VMA %#llx maps an object but names none",
+		      (unsigned long long)v->start);
+		break;
+	default:
+		CHECK(!v->object_id, "VMA %#llx: an object for a VMA of kind %d",
+		      (unsigned long long)v->start, v->kind);
+		break;
+	}
+	return 0;
+}
+
+int crl_validate_mm(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const MmEntry *e = (const MmEntry *)m;
+	const uint64_t addrs[] = { e->start_code, e->end_code, e->start_data, e->end_data, e->start_brk,
+				   e->brk, e->start_stack, e->arg_start, e->arg_end, e->env_start,
+				   e->env_end };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++)
+		CHECK(addrs[i] < CRL_TASK_SIZE_MAX, "mm field %zu (%#llx) outside the address space", i,
+		      (unsigned long long)addrs[i]);
+	CHECK(e->start_brk <= e->brk && e->arg_start <= e->arg_end && e->env_start <= e->env_end,
+	      "mm ranges out of order");
+	CHECK(e->n_auxv % 2 == 0 && e->n_auxv >= 2 && e->n_auxv <= CRL_MAX_AUXV_WORDS,
+	      "auxv of %zu words", e->n_auxv);
+	CHECK(e->auxv[e->n_auxv - 2] == 0, "auxv does not end with AT_NULL");
+	CHECK(e->n_vmas <= CRL_MAX_VMAS, "%zu VMAs", e->n_vmas);
+	for (size_t i = 0; i < e->n_vmas; i++) {
+		r = validate_vma(e->vmas[i], err, len);
+		if (r < 0)
+			return r;
+		CHECK(i == 0 || e->vmas[i]->start >= e->vmas[i - 1]->end,
+		      "VMA %#llx overlaps or precedes the one before", (unsigned long long)e->vmas[i]->start);
+	}
+	return 0;
+}
+
+int crl_validate_pagemap(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const PagemapEntry *e = (const PagemapEntry *)m;
+
+	CHECK(e->nr_pages > 0 && e->nr_pages < (1u << 30), "run of %u pages", e->nr_pages);
+	CHECK(PAGE_ALIGNED(e->vaddr) && PAGE_ALIGNED(e->offset) && e->offset >= CRL_PAGE_SIZE,
+	      "run at %#llx (data at %llu) is not page aligned", (unsigned long long)e->vaddr,
+	      (unsigned long long)e->offset);
+	CHECK(e->vaddr < CRL_TASK_SIZE_MAX &&
+		      (uint64_t)e->nr_pages * CRL_PAGE_SIZE <= CRL_TASK_SIZE_MAX - e->vaddr,
+	      "run %#llx + %u pages outside the address space", (unsigned long long)e->vaddr, e->nr_pages);
+	CHECK(e->offset < (1ULL << 56), "data offset %llu", (unsigned long long)e->offset);
+	return 0;
+}
+
+int crl_validate_file(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const FileEntry *e = (const FileEntry *)m;
+
+	CHECK(e->id > 0, "file id 0");
+	CHECK(path_ok(e->path), "file %u: path is not absolute", e->id);
+	return 0;
+}
+
+int crl_validate_shmem(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const ShmemEntry *e = (const ShmemEntry *)m;
+
+	CHECK(e->id > 0, "object id 0");
+	CHECK(e->kind >= SHMEM_KIND__SHMEM_ANON && e->kind <= SHMEM_KIND__SHMEM_SYSV,
+	      "object %u: unknown kind %d", e->id, e->kind);
+	CHECK(e->size <= CRL_MAX_OBJECT_SIZE, "object %u: size %llu", e->id, (unsigned long long)e->size);
+	CHECK(!e->name || strlen(e->name) < PATH_MAX, "object %u: name too long", e->id);
+	CHECK(e->kind != SHMEM_KIND__SHMEM_UNLINKED || path_ok(e->name),
+	      "object %u: unlinked file without an absolute path", e->id);
+	CHECK(e->kind != SHMEM_KIND__SHMEM_MEMFD || (e->name && strlen(e->name) <= 249),
+	      "object %u: memfd name missing or too long", e->id);
+	CHECK(e->n_users <= CRL_PID_MAX, "object %u: %zu users", e->id, e->n_users);
+	return 0;
+}

@@ -1,0 +1,455 @@
+/* Page transfer between tasks and images; see crl/pages.h. */
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include "pagemap.pb-c.h"
+
+#include "crl/log.h"
+#include "crl/pages.h"
+#include "crl/rsys.h"
+
+#define BATCH_IOVS 1024 /* IOV_MAX */
+
+int crl_pagemap_open(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int crl_pagemap_read(int fd, uint64_t addr, uint64_t *buf, size_t nr)
+{
+	return crl_pread_all(fd, buf, nr * 8, (off_t)(addr / CRL_PAGE_SIZE * 8));
+}
+
+int crl_zero_pfns_detect(struct crl_zero_pfns *ret)
+{
+	const size_t huge = 2UL << 20;
+	_cleanup_close_ int fd = crl_pagemap_open(getpid());
+	volatile char *p;
+	uint64_t pme;
+	char *area;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (fd < 0)
+		return fd;
+
+	/* A read fault in a private anonymous mapping maps the zero page. */
+	p = mmap(NULL, CRL_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return negative_errno();
+	(void)p[0];
+	r = crl_pagemap_read(fd, (uint64_t)(uintptr_t)p, &pme, 1);
+	munmap((void *)p, CRL_PAGE_SIZE);
+	if (r < 0)
+		return r;
+	if (!(pme & PM_PRESENT) || !(pme & PM_PFN_MASK))
+		return -ENOTSUP; /* pfns hidden: not root? */
+	ret->pfn = pme & PM_PFN_MASK;
+
+	/* The same in a huge-page-aligned area maps the huge zero page, if
+	 * THP gives one; it is optional. */
+	area = mmap(NULL, 2 * huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return 0;
+	p = (char *)(((uintptr_t)area + huge - 1) & ~(huge - 1));
+	madvise((void *)p, huge, MADV_HUGEPAGE);
+	(void)p[0];
+	if (crl_pagemap_read(fd, (uint64_t)(uintptr_t)p, &pme, 1) == 0 && (pme & PM_PRESENT) &&
+	    (pme & PM_PFN_MASK) != ret->pfn)
+		ret->huge_pfn = pme & PM_PFN_MASK;
+	munmap(area, 2 * huge);
+	return 0;
+}
+
+bool crl_pfn_is_zero(const struct crl_zero_pfns *z, uint64_t pme)
+{
+	uint64_t pfn = pme & PM_PFN_MASK;
+
+	if (!(pme & PM_PRESENT))
+		return false;
+	if (pfn == z->pfn)
+		return true;
+	return z->huge_pfn && pfn >= z->huge_pfn && pfn < z->huge_pfn + 512;
+}
+
+bool crl_pme_wanted(uint64_t pme, bool file_backed, const struct crl_zero_pfns *z)
+{
+	if (pme & PM_SWAP)
+		return true;
+	if (!(pme & PM_PRESENT))
+		return false;
+	/* In a private file mapping a page with PM_FILE is the page cache
+	 * page: the file brings it back. Without it, it is the task's copy. */
+	if (file_backed && (pme & PM_FILE))
+		return false;
+	return !crl_pfn_is_zero(z, pme);
+}
+
+/* --- writer ------------------------------------------------------------- */
+
+struct crl_page_writer {
+	struct crl_img *pagemap;
+	int pages_fd;
+	pid_t pid;
+	int memfd;
+	uint64_t offset; /* file offset of buf[0] */
+
+	bool has_rec;
+	uint64_t rec_vaddr, rec_nr, rec_offset;
+
+	char *buf;
+	size_t used;
+	struct iovec riov[BATCH_IOVS];
+	size_t nr_riov;
+	bool force;
+
+	struct crl_page_writer_stats stats;
+};
+
+int crl_page_writer_new(struct crl_img *pagemap, int pages_fd, pid_t pid, int memfd,
+			struct crl_page_writer **ret)
+{
+	struct crl_page_writer *w = calloc(1, sizeof(*w));
+	off_t pos;
+
+	if (!w)
+		return -ENOMEM;
+	w->buf = mmap(NULL, CRL_PAGE_BATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (w->buf == MAP_FAILED) {
+		free(w);
+		return -ENOMEM;
+	}
+	pos = lseek(pages_fd, 0, SEEK_CUR);
+	if (pos < 0 || !PAGE_ALIGNED((uint64_t)pos)) {
+		munmap(w->buf, CRL_PAGE_BATCH_BYTES);
+		free(w);
+		return -EINVAL;
+	}
+	w->pagemap = pagemap;
+	w->pages_fd = pages_fd;
+	w->pid = pid;
+	w->memfd = memfd;
+	w->offset = pos;
+	*ret = w;
+	return 0;
+}
+
+static int emit_record(struct crl_page_writer *w)
+{
+	PagemapEntry e = PAGEMAP_ENTRY__INIT;
+	int r;
+
+	if (!w->has_rec)
+		return 0;
+	e.vaddr = w->rec_vaddr;
+	e.nr_pages = w->rec_nr;
+	e.offset = w->rec_offset;
+	r = crl_img_write(w->pagemap, &e.base);
+	if (r < 0)
+		return r;
+	w->has_rec = false;
+	w->stats.nr_records++;
+	return 0;
+}
+
+/* Account nr pages at vaddr stored at file offset off in the records. */
+static int note_run(struct crl_page_writer *w, uint64_t vaddr, uint64_t nr, uint64_t off)
+{
+	int r;
+
+	/* A record's nr_pages is 32-bit: cap runs below that. */
+	if (w->has_rec && w->rec_vaddr + w->rec_nr * CRL_PAGE_SIZE == vaddr &&
+	    w->rec_offset + w->rec_nr * CRL_PAGE_SIZE == off && w->rec_nr + nr < (1u << 30)) {
+		w->rec_nr += nr;
+	} else {
+		r = emit_record(w);
+		if (r < 0)
+			return r;
+		w->has_rec = true;
+		w->rec_vaddr = vaddr;
+		w->rec_nr = nr;
+		w->rec_offset = off;
+	}
+	w->stats.nr_pages += nr;
+	return 0;
+}
+
+static int writer_flush(struct crl_page_writer *w)
+{
+	int r;
+
+	if (!w->used)
+		return 0;
+	if (w->force) {
+		size_t pos = 0;
+
+		for (size_t i = 0; i < w->nr_riov; i++) {
+			r = crl_mem_read_force(w->memfd, (uint64_t)(uintptr_t)w->riov[i].iov_base,
+					       w->buf + pos, w->riov[i].iov_len);
+			if (r < 0)
+				return log_debug_errno(r, "pid %d: cannot read %#lx (+%zu) through mem: %m",
+						       w->pid, (unsigned long)w->riov[i].iov_base,
+						       w->riov[i].iov_len);
+			pos += w->riov[i].iov_len;
+		}
+	} else {
+		struct iovec l = { w->buf, w->used };
+		ssize_t n = process_vm_readv(w->pid, &l, 1, w->riov, w->nr_riov, 0);
+
+		if (n < 0)
+			return log_debug_errno(negative_errno(), "pid %d: process_vm_readv: %m", w->pid);
+		if ((size_t)n != w->used)
+			return log_debug_errno(-EFAULT, "pid %d: short read of pages (%zd of %zu)", w->pid,
+					       n, w->used);
+	}
+	r = crl_write_all(w->pages_fd, w->buf, w->used);
+	if (r < 0)
+		return r;
+	w->offset += w->used;
+	w->used = 0;
+	w->nr_riov = 0;
+	return 0;
+}
+
+int crl_page_writer_add(struct crl_page_writer *w, uint64_t vaddr, uint64_t nr, bool force)
+{
+	int r;
+
+	while (nr) {
+		uint64_t room = (CRL_PAGE_BATCH_BYTES - w->used) / CRL_PAGE_SIZE, chunk;
+		struct iovec *last = w->nr_riov ? &w->riov[w->nr_riov - 1] : NULL;
+		bool extends = last && (uint64_t)(uintptr_t)last->iov_base + last->iov_len == vaddr;
+
+		if (w->used && (force != w->force || room == 0 || (!extends && w->nr_riov == BATCH_IOVS))) {
+			r = writer_flush(w);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		w->force = force;
+		chunk = MIN(nr, room);
+		if (extends) {
+			last->iov_len += chunk * CRL_PAGE_SIZE;
+		} else {
+			w->riov[w->nr_riov].iov_base = (void *)(uintptr_t)vaddr;
+			w->riov[w->nr_riov].iov_len = chunk * CRL_PAGE_SIZE;
+			w->nr_riov++;
+		}
+		r = note_run(w, vaddr, chunk, w->offset + w->used);
+		if (r < 0)
+			return r;
+		w->used += chunk * CRL_PAGE_SIZE;
+		vaddr += chunk * CRL_PAGE_SIZE;
+		nr -= chunk;
+	}
+	return 0;
+}
+
+int crl_page_writer_add_local(struct crl_page_writer *w, uint64_t vaddr, const void *data,
+			      uint64_t nr)
+{
+	int r = writer_flush(w);
+
+	if (r < 0)
+		return r;
+	r = crl_write_all(w->pages_fd, data, nr * CRL_PAGE_SIZE);
+	if (r < 0)
+		return r;
+	r = note_run(w, vaddr, nr, w->offset);
+	if (r < 0)
+		return r;
+	w->offset += nr * CRL_PAGE_SIZE;
+	return 0;
+}
+
+void crl_page_writer_abort(struct crl_page_writer *w)
+{
+	if (!w)
+		return;
+	munmap(w->buf, CRL_PAGE_BATCH_BYTES);
+	free(w);
+}
+
+int crl_page_writer_finish(struct crl_page_writer *w, struct crl_page_writer_stats *stats)
+{
+	int r = writer_flush(w);
+
+	if (r >= 0)
+		r = emit_record(w);
+	if (stats)
+		*stats = w->stats;
+	crl_page_writer_abort(w);
+	return r;
+}
+
+/* --- sources ------------------------------------------------------------ */
+
+struct file_source {
+	struct crl_page_source base;
+	int fd;
+};
+
+static int file_source_read(struct crl_page_source *s, uint64_t offset, void *buf, size_t len)
+{
+	struct file_source *f = (struct file_source *)s;
+
+	if (offset > s->size || len > s->size - offset)
+		return -EBADMSG;
+	return crl_pread_all(f->fd, buf, len, (off_t)offset);
+}
+
+static void file_source_free(struct crl_page_source *s)
+{
+	struct file_source *f = (struct file_source *)s;
+
+	close(f->fd);
+	free(f);
+}
+
+int crl_page_source_file(int fd, uint64_t size, struct crl_page_source **ret)
+{
+	struct file_source *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->base.read = file_source_read;
+	f->base.free = file_source_free;
+	f->base.size = size;
+	f->fd = fd;
+	/* Pages are read once, in order. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	*ret = &f->base;
+	return 0;
+}
+
+/* --- loader ------------------------------------------------------------- */
+
+struct crl_page_loader {
+	struct crl_page_source *src;
+	pid_t pid;
+	int memfd;
+	char *buf;
+	size_t used;
+	uint64_t src_offset; /* source offset of buf[0] */
+	struct iovec riov[BATCH_IOVS];
+	size_t nr_riov;
+	bool force;
+};
+
+int crl_page_loader_new(struct crl_page_source *src, pid_t pid, int memfd,
+			struct crl_page_loader **ret)
+{
+	struct crl_page_loader *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->buf = mmap(NULL, CRL_PAGE_BATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (l->buf == MAP_FAILED) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->src = src;
+	l->pid = pid;
+	l->memfd = memfd;
+	*ret = l;
+	return 0;
+}
+
+static int loader_flush(struct crl_page_loader *l)
+{
+	int r;
+
+	if (!l->used)
+		return 0;
+	r = l->src->read(l->src, l->src_offset, l->buf, l->used);
+	if (r < 0)
+		return log_debug_errno(r, "cannot read %zu bytes of pages at offset %llu: %m", l->used,
+				       (unsigned long long)l->src_offset);
+	if (l->force) {
+		size_t pos = 0;
+
+		for (size_t i = 0; i < l->nr_riov; i++) {
+			r = crl_mem_write_force(l->memfd, (uint64_t)(uintptr_t)l->riov[i].iov_base,
+						l->buf + pos, l->riov[i].iov_len);
+			if (r < 0)
+				return log_debug_errno(r, "pid %d: cannot write %#lx (+%zu) through mem: %m",
+						       l->pid, (unsigned long)l->riov[i].iov_base,
+						       l->riov[i].iov_len);
+			pos += l->riov[i].iov_len;
+		}
+	} else {
+		struct iovec lv = { l->buf, l->used };
+		ssize_t n = process_vm_writev(l->pid, &lv, 1, l->riov, l->nr_riov, 0);
+
+		if (n < 0)
+			return log_debug_errno(negative_errno(), "pid %d: process_vm_writev: %m", l->pid);
+		if ((size_t)n != l->used)
+			return log_debug_errno(-EFAULT, "pid %d: short write of pages (%zd of %zu)", l->pid,
+					       n, l->used);
+	}
+	l->used = 0;
+	l->nr_riov = 0;
+	return 0;
+}
+
+int crl_page_loader_add(struct crl_page_loader *l, uint64_t vaddr, uint64_t nr, uint64_t offset,
+			bool force)
+{
+	int r;
+
+	while (nr) {
+		uint64_t room = (CRL_PAGE_BATCH_BYTES - l->used) / CRL_PAGE_SIZE, chunk;
+		struct iovec *last = l->nr_riov ? &l->riov[l->nr_riov - 1] : NULL;
+		bool extends = last && (uint64_t)(uintptr_t)last->iov_base + last->iov_len == vaddr;
+
+		if (l->used && (force != l->force || room == 0 || offset != l->src_offset + l->used ||
+				(!extends && l->nr_riov == BATCH_IOVS))) {
+			r = loader_flush(l);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!l->used)
+			l->src_offset = offset;
+		l->force = force;
+		chunk = MIN(nr, room);
+		if (extends) {
+			last->iov_len += chunk * CRL_PAGE_SIZE;
+		} else {
+			l->riov[l->nr_riov].iov_base = (void *)(uintptr_t)vaddr;
+			l->riov[l->nr_riov].iov_len = chunk * CRL_PAGE_SIZE;
+			l->nr_riov++;
+		}
+		l->used += chunk * CRL_PAGE_SIZE;
+		vaddr += chunk * CRL_PAGE_SIZE;
+		offset += chunk * CRL_PAGE_SIZE;
+		nr -= chunk;
+	}
+	return 0;
+}
+
+void crl_page_loader_abort(struct crl_page_loader *l)
+{
+	if (!l)
+		return;
+	munmap(l->buf, CRL_PAGE_BATCH_BYTES);
+	free(l);
+}
+
+int crl_page_loader_finish(struct crl_page_loader *l)
+{
+	int r = loader_flush(l);
+
+	crl_page_loader_abort(l);
+	return r;
+}

@@ -1,0 +1,142 @@
+# Shared by the integration tests: start a victim tree, dump it, restore it,
+# signal it and read its verdict. Every process a test starts is recorded and
+# killed (by pid) in teardown.
+#
+# Variables a test may use after start_victim:
+#   $T          the test's scratch directory (CRL_TEST_DIR of the victim)
+#   $IMG        the image directory
+#   $ROOT       the victim's root pid
+#   ${PIDS[@]}  every pid of the tree;  role_pid ROLE  gives one by role
+
+CRL=${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build/criu-lite
+VICTIMS=${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build/test/victims
+
+setup() {
+	T=$(mktemp -d /tmp/crl-test.XXXXXX)
+	IMG=$T/img
+	STARTED=()
+	RESTORE_PID=""
+}
+
+teardown() {
+	local p
+	# Kill only what this test started: the victim's pids and criu-lite.
+	for p in "${PIDS[@]:-}" "${STARTED[@]:-}" ${RESTORE_PID:-}; do
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "# kept $T for inspection" >&3
+		[ -f "$T/victim.log" ] && sed 's/^/# victim: /' "$T/victim.log" | tail -n 40 >&3
+		[ -f "$T/restore.log" ] && sed 's/^/# restore: /' "$T/restore.log" | tail -n 40 >&3
+		[ -f "$T/dump.log" ] && sed 's/^/# dump: /' "$T/dump.log" | tail -n 40 >&3
+	fi
+	return 0
+}
+
+# wait_file FILE [SECONDS]: wait until FILE exists.
+wait_file() {
+	local f=$1 t=${2:-20} i
+	for ((i = 0; i < t * 20; i++)); do
+		[ -e "$f" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out after ${t}s waiting for $f" >&2
+	return 1
+}
+
+# start_victim NAME [ARGS...]: run a victim program, wait for its tree to be
+# ready and load its pids.
+start_victim() {
+	local name=$1
+	shift
+	CRL_TEST_DIR=$T "$VICTIMS/$name" "$@" &
+	STARTED+=($!)
+	wait_file "$T/ready" 30 || { cat "$T/victim.log" >&2; return 1; }
+	load_pids
+}
+
+load_pids() {
+	PIDS=()
+	ROLES=()
+	local pid ppid role
+	while read -r pid ppid role; do
+		PIDS+=("$pid")
+		ROLES+=("$role")
+	done < "$T/pids"
+	ROOT=${PIDS[0]}
+}
+
+role_pid() {
+	local i
+	for i in "${!ROLES[@]}"; do
+		[ "${ROLES[$i]}" = "$1" ] && { echo "${PIDS[$i]}"; return 0; }
+	done
+	return 1
+}
+
+# dump [ARGS...]: dump the victim's tree into $IMG; output in $T/dump.log.
+dump() {
+	"$CRL" dump -t "$ROOT" -D "$IMG" -v 3 -o "$T/dump.log" "$@"
+}
+
+# pids_gone: every pid of the tree has exited (zombies count as gone).
+pids_gone() {
+	local p st
+	for p in "${PIDS[@]}"; do
+		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
+		[ "$st" = Z ] || return 1
+	done
+	return 0
+}
+
+# wait_pids_gone [SECONDS]
+wait_pids_gone() {
+	local t=${1:-10} i
+	for ((i = 0; i < t * 20; i++)); do
+		pids_gone && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# restore [ARGS...]: restore $IMG in the background (criu-lite waits for the
+# root and exits with its status); returns once the tree runs.
+restore() {
+	rm -f "$T/restore.pid"
+	"$CRL" restore -D "$IMG" --pidfile "$T/restore.pid" -v 3 -o "$T/restore.log" "$@" &
+	RESTORE_PID=$!
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$T/restore.pid" ] && return 0
+		kill -0 "$RESTORE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "restore did not start the tree:" >&2
+	cat "$T/restore.log" >&2
+	return 1
+}
+
+# check_verdict: signal the root, wait for the tree to check itself and
+# exit, and fail with the victim's reasons unless it passed.
+check_verdict() {
+	rm -f "$T/verdict"
+	kill -USR1 "$ROOT"
+	wait_file "$T/verdict" 60 || { cat "$T/victim.log" >&2; return 1; }
+	if [ -n "$RESTORE_PID" ]; then
+		local rc=0
+		wait "$RESTORE_PID" || rc=$?
+		RESTORE_PID=""
+		if [ "$rc" -ne 0 ]; then
+			echo "criu-lite restore exited $rc; verdict:" >&2
+			cat "$T/verdict" >&2
+			return 1
+		fi
+	fi
+	if [ "$(head -n1 "$T/verdict")" != PASS ]; then
+		cat "$T/verdict" >&2
+		return 1
+	fi
+}
