@@ -39,6 +39,9 @@ UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRC))
 VICTIM_SRC := $(wildcard test/victims/*.c)
 VICTIM_BIN := $(patsubst test/victims/%.c,$(BUILD)/test/victims/%,$(filter-out test/victims/victim-lib.c,$(VICTIM_SRC)))
 
+TOOLS_SRC  := $(wildcard test/tools/*.c)
+TOOLS_BIN  := $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(TOOLS_SRC))
+
 FUZZ_SRC   := $(wildcard test/fuzz/*.c)
 FUZZ_BIN   := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
@@ -86,16 +89,21 @@ $(BUILD)/test/victims/%: test/victims/%.c test/victims/victim-lib.c test/victims
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< test/victims/victim-lib.c
 
-tests-build: $(TOOL) $(UNIT_BIN) $(VICTIM_BIN)
+# Test tools expose internals of the library to the shell tests.
+$(BUILD)/test/tools/%: test/tools/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS)
+
+tests-build: $(TOOL) $(UNIT_BIN) $(VICTIM_BIN) $(TOOLS_BIN)
 
 test: deps-test tests-build
-	test/run
+	CRL_BUILD=$(BUILD) test/run
 
 unit: deps-test tests-build
-	test/run --unit
+	CRL_BUILD=$(BUILD) test/run --unit
 
 integration: deps-test tests-build
-	test/run --integration
+	CRL_BUILD=$(BUILD) test/run --integration
 
 demo: $(TOOL) $(BUILD)/test/victims/demo-counter
 	scripts/demo.sh

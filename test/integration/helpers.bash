@@ -8,8 +8,10 @@
 #   $ROOT       the victim's root pid
 #   ${PIDS[@]}  every pid of the tree;  role_pid ROLE  gives one by role
 
-CRL=${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build/criu-lite
-VICTIMS=${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build/test/victims
+CRL_BUILD=${CRL_BUILD:-${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build}
+CRL=$CRL_BUILD/criu-lite
+VICTIMS=$CRL_BUILD/test/victims
+TOOLS=$CRL_BUILD/test/tools
 
 setup() {
 	T=$(mktemp -d /tmp/crl-test.XXXXXX)
