@@ -58,12 +58,14 @@ const struct crl_img_kind_desc *crl_img_kind_desc(enum crl_img_kind kind)
 
 bool crl_img_kind_per_id(enum crl_img_kind kind)
 {
-	return strstr(kinds[kind].pattern, "%u") != NULL;
+	return (unsigned)kind < CRL_IMG_NR_KINDS && strstr(kinds[kind].pattern, "%u") != NULL;
 }
 
 void crl_img_filename(enum crl_img_kind kind, uint32_t id, char *buf, size_t len)
 {
-	if (crl_img_kind_per_id(kind))
+	if ((unsigned)kind >= CRL_IMG_NR_KINDS)
+		snprintf(buf, len, "(unknown image kind %u)", kind);
+	else if (crl_img_kind_per_id(kind))
 		snprintf(buf, len, kinds[kind].pattern, id);
 	else
 		snprintf(buf, len, "%s", kinds[kind].pattern);
@@ -94,7 +96,10 @@ int crl_img_kind_from_name(const char *name, enum crl_img_kind *ret_kind, uint32
 			continue;
 		memcpy(digits, name + plen, nlen - plen - slen);
 		digits[nlen - plen - slen] = '\0';
-		if (crl_parse_u64(digits, 10, &id) < 0 || id > UINT32_MAX)
+		/* Only the canonical spelling crl_img_filename() writes: no
+		 * sign, no leading zero, so one file has one name. */
+		if (strspn(digits, "0123456789") != strlen(digits) || (digits[0] == '0' && digits[1]) ||
+		    crl_parse_u64(digits, 10, &id) < 0 || id > UINT32_MAX)
 			continue;
 		/* "shmem-pagemap-1.img" also matches no other pattern thanks
 		 * to the digit check, so the first match is the only one. */
@@ -187,7 +192,9 @@ int crl_img_open(int dirfd, enum crl_img_kind kind, uint32_t id, enum crl_img_mo
 	if (mode == CRL_IMG_WRITE)
 		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	else
-		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		/* O_NONBLOCK: a FIFO named like an image must not hang the
+		 * reader; it is refused below as not a regular file. */
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
 	f = fdopen(fd, mode == CRL_IMG_WRITE ? "w" : "r");
@@ -276,7 +283,7 @@ int crl_img_read(struct crl_img *img, ProtobufCMessage **ret)
 				hdr[0], (unsigned long long)(img->size - img->offset - sizeof(hdr)));
 	buf = malloc(hdr[0] ? hdr[0] : 1);
 	if (!buf)
-		return -ENOMEM;
+		return img_fail(img, -ENOMEM, "record %u: out of memory for %u bytes", idx, hdr[0]);
 	if (fread(buf, 1, hdr[0], img->f) != hdr[0]) {
 		free(buf);
 		return img_fail(img, -EBADMSG, "record %u: truncated payload", idx);
@@ -385,7 +392,7 @@ int crl_img_raw_create(int dirfd, enum crl_img_kind kind, uint32_t id, int *ret_
 	char name[64];
 	int fd, r;
 
-	if (kinds[kind].desc)
+	if ((unsigned)kind >= CRL_IMG_NR_KINDS || kinds[kind].desc)
 		return -EINVAL;
 	crl_img_filename(kind, id, name, sizeof(name));
 	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -408,10 +415,10 @@ int crl_img_raw_open(int dirfd, enum crl_img_kind kind, uint32_t id, int *ret_fd
 	char name[64];
 	int fd, r;
 
-	if (kinds[kind].desc)
+	if ((unsigned)kind >= CRL_IMG_NR_KINDS || kinds[kind].desc)
 		return -EINVAL;
 	crl_img_filename(kind, id, name, sizeof(name));
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		r = negative_errno();
 		snprintf(err, errlen, "%s: %s", name, strerror(-r));

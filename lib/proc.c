@@ -313,16 +313,25 @@ int crl_vmas_read(pid_t pid, struct crl_vma_list *ret)
 		q.v[i].vmflags = smaps.v[j].vmflags;
 		q.v[i].has_vmflags = smaps.v[j].has_vmflags;
 	}
+	/* smaps ends with the gate area ([vsyscall]), which is not a VMA of
+	 * the mm and which PROCMAP_QUERY does not return; /proc/PID/maps
+	 * lists it, so the list does too. */
+	for (; j < smaps.nr; j++) {
+		if (smaps.v[j].start < (q.nr ? q.v[q.nr - 1].end : 0))
+			continue;
+		r = vma_list_push(&q, &smaps.v[j]);
+		if (r < 0) {
+			crl_vma_list_free(&q);
+			crl_vma_list_free(&smaps);
+			return r;
+		}
+		smaps.v[j].name = NULL; /* moved */
+	}
 	crl_vma_list_free(&smaps);
 	*ret = q;
 	return 0;
 
 use_smaps:
-	/* Drop the gate area so both paths return the same set. */
-	if (smaps.nr && smaps.v[smaps.nr - 1].name && !strcmp(smaps.v[smaps.nr - 1].name, "[vsyscall]")) {
-		free(smaps.v[smaps.nr - 1].name);
-		smaps.nr--;
-	}
 	*ret = smaps;
 	return 0;
 }

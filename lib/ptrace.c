@@ -51,7 +51,7 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 	for (;;) {
 		r = crl_ptrace_wait(tid, &status);
 		if (r < 0)
-			return r;
+			goto fail;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
@@ -73,19 +73,33 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 			 * follows. */
 			siginfo_t si;
 
-			if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
-				return negative_errno();
-			if (info->nr_stolen == CRL_MAX_STOLEN)
+			if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0) {
+				r = negative_errno();
+				goto fail;
+			}
+			if (info->nr_stolen == CRL_MAX_STOLEN) {
+				/* Give the last one back: detaching from a
+				 * signal-delivery-stop with it delivers it. */
+				ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)si.si_signo);
 				return -EAGAIN;
+			}
 			info->stolen[info->nr_stolen++] = si;
-			if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
-				return negative_errno();
+			if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0) {
+				r = negative_errno();
+				goto fail;
+			}
 			continue;
 		}
 		/* Some other event: keep going until the interrupt lands. */
-		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
-			return negative_errno();
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0) {
+			r = negative_errno();
+			goto fail;
+		}
 	}
+fail:
+	/* Leave nothing traced behind a failure. */
+	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return r;
 }
 
 int crl_ptrace_detach(pid_t tid)
@@ -165,10 +179,10 @@ int crl_ptrace_set_sigmask(pid_t tid, uint64_t mask)
 	return ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0 ? negative_errno() : 0;
 }
 
-int crl_ptrace_peek_siginfo(pid_t tid, bool shared, siginfo_t *buf, unsigned max)
+int crl_ptrace_peek_siginfo(pid_t tid, bool shared, unsigned off, siginfo_t *buf, unsigned max)
 {
 	struct __ptrace_peeksiginfo_args args = {
-		.off = 0,
+		.off = off,
 		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
 		.nr = max,
 	};

@@ -1,8 +1,216 @@
-/* criu-lite dump: placeholder. */
+/*
+ * criu-lite dump: freeze a process tree and write it to images.
+ *
+ * The order:
+ *   1. freeze every task (pstree.c);
+ *   2. per task, in tree order: refuse what cannot be restored, classify its
+ *      VMAs (mm.c), read its kernel state with remote calls (core.c), write
+ *      its mm, core and private pages;
+ *   3. write the object tables and the contents of shared objects once each
+ *      (objects.c), the pstree, and last the inventory;
+ *   4. check no task died meanwhile, move the images into place, then kill
+ *      the tree or (--leave-running) let it go on.
+ * Images are written into a private staging directory inside the image
+ * directory and only moved into place once complete: a failed dump leaves
+ * the tree running as it was and an older dump in the directory intact.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "inventory.pb-c.h"
+
+#include "crl/image.h"
+#include "crl/kernel.h"
 #include "crl/log.h"
-#include "tool.h"
+#include "dump.h"
+
+static int open_image_dir(struct dump_ctx *ctx)
+{
+	const char *dir = ctx->opts->dir;
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(negative_errno(), "cannot create the image directory %s: %m", dir);
+	ctx->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0)
+		return log_error_errno(negative_errno(), "cannot open the image directory %s: %m", dir);
+	/* Images hold the memory of the tree: keep them private. */
+	if (fstat(ctx->dirfd, &st) == 0 && (st.st_mode & 077) && fchmod(ctx->dirfd, 0700) < 0)
+		return log_error_errno(negative_errno(), "cannot make %s private (mode 0700): %m", dir);
+
+	snprintf(ctx->stage_name, sizeof(ctx->stage_name), ".dump-%d", getpid());
+	if (mkdirat(ctx->dirfd, ctx->stage_name, 0700) < 0)
+		return log_error_errno(negative_errno(), "cannot create %s/%s: %m", dir, ctx->stage_name);
+	ctx->stagefd = openat(ctx->dirfd, ctx->stage_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->stagefd < 0)
+		return log_error_errno(negative_errno(), "cannot open %s/%s: %m", dir, ctx->stage_name);
+	return 0;
+}
+
+/* Remove the staging directory and whatever is in it. */
+static void remove_stage(struct dump_ctx *ctx)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (ctx->stagefd < 0)
+		return;
+	d = fdopendir(dup(ctx->stagefd));
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(ctx->stagefd, de->d_name, 0);
+	if (d)
+		closedir(d);
+	close(ctx->stagefd);
+	ctx->stagefd = -1;
+	unlinkat(ctx->dirfd, ctx->stage_name, AT_REMOVEDIR);
+}
+
+/*
+ * Move the complete dump into the image directory. The old inventory goes
+ * first and the new one comes last, so at no moment does the directory hold
+ * a complete-looking mix of two dumps.
+ */
+static int commit_images(struct dump_ctx *ctx)
+{
+	enum crl_img_kind kind;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (unlinkat(ctx->dirfd, "inventory.img", 0) < 0 && errno != ENOENT)
+		return log_error_errno(negative_errno(), "cannot remove the old inventory.img: %m");
+	d = fdopendir(dup(ctx->dirfd));
+	if (!d)
+		return log_error_errno(negative_errno(), "cannot list %s: %m", ctx->opts->dir);
+	while ((de = readdir(d)))
+		if (crl_img_kind_from_name(de->d_name, &kind, NULL) == 0)
+			unlinkat(ctx->dirfd, de->d_name, 0);
+	closedir(d);
+
+	d = fdopendir(dup(ctx->stagefd));
+	if (!d)
+		return log_error_errno(negative_errno(), "cannot list the staged images: %m");
+	while ((de = readdir(d)) && r >= 0) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "inventory.img"))
+			continue;
+		if (renameat(ctx->stagefd, de->d_name, ctx->dirfd, de->d_name) < 0)
+			r = log_error_errno(negative_errno(), "cannot move %s into %s: %m", de->d_name,
+					    ctx->opts->dir);
+	}
+	closedir(d);
+	if (r >= 0 && renameat(ctx->stagefd, "inventory.img", ctx->dirfd, "inventory.img") < 0)
+		r = log_error_errno(negative_errno(), "cannot move inventory.img into %s: %m",
+				    ctx->opts->dir);
+	return r;
+}
+
+static int write_inventory(struct dump_ctx *ctx)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct utsname u;
+	int r;
+
+	uname(&u);
+	inv.format_version = CRL_IMG_FORMAT_VERSION;
+	inv.tool_version = CRL_TOOL_VERSION;
+	inv.kernel = u.release;
+	inv.arch = u.machine;
+	inv.root_pid = ctx->tasks[0].pid;
+	inv.nr_tasks = ctx->nr_tasks;
+	inv.page_size = CRL_PAGE_SIZE;
+	inv.dump_time = time(NULL);
+	inv.has_shm_dev = true;
+	inv.shm_dev = ctx->shm_dev;
+	r = crl_img_write_single(ctx->stagefd, CRL_IMG_INVENTORY, 0, &inv.base);
+	if (r < 0)
+		return log_error_errno(r, "cannot write inventory.img: %m");
+	return 0;
+}
+
+static int dump_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	r = dump_task_check(ctx, t);
+	if (r >= 0)
+		r = dump_task_vmas(ctx, t);
+	if (r >= 0)
+		r = dump_task_core(ctx, t);
+	if (r >= 0)
+		r = dump_task_mm(ctx, t);
+	if (r >= 0)
+		r = dump_task_pages(ctx, t);
+	return r;
+}
+
+static void ctx_release(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		crl_vma_list_free(&ctx->tasks[i].vmas);
+		free(ctx->tasks[i].vc);
+	}
+	free(ctx->tasks);
+	dump_objects_free(ctx->objects);
+	if (ctx->stagefd >= 0)
+		close(ctx->stagefd);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+}
 
 int cmd_dump(const struct crl_opts *o)
 {
-	return log_error_errno(-ENOSYS, "dump is not implemented yet");
+	struct dump_ctx ctx = { .opts = o, .dirfd = -1, .stagefd = -1 };
+	uint64_t t0 = crl_now_ns();
+	int r;
+
+	r = crl_zero_pfns_detect(&ctx.zero);
+	if (r < 0)
+		return log_error_errno(r, "cannot learn the zero page's frame number (pagemap needs root): %m");
+	r = crl_kernel_shm_dev(&ctx.shm_dev);
+	if (r < 0)
+		return log_error_errno(r, "cannot open /proc/self/map_files (needs CAP_CHECKPOINT_RESTORE): %m");
+	r = dump_objects_new(&ctx.objects);
+	if (r < 0)
+		return log_error_errno(r, "out of memory");
+	r = open_image_dir(&ctx);
+	if (r < 0)
+		goto out;
+
+	r = dump_freeze_tree(&ctx);
+	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
+		r = dump_task(&ctx, &ctx.tasks[i]);
+	if (r >= 0)
+		r = dump_objects_write(&ctx);
+	if (r >= 0)
+		r = dump_write_pstree(&ctx);
+	if (r >= 0)
+		r = write_inventory(&ctx);
+	if (r >= 0)
+		r = dump_check_alive(&ctx);
+	if (r >= 0)
+		r = commit_images(&ctx);
+	if (r < 0) {
+		dump_resume_tree(&ctx);
+		log_error("Dump of the tree of %d failed; the tree was left running", o->pid);
+		goto out;
+	}
+
+	if (o->leave_running)
+		dump_resume_tree(&ctx);
+	else
+		dump_kill_tree(&ctx);
+	log_info("Dumped %zu task(s), %llu MiB of private memory, into %s in %llu ms%s", ctx.nr_tasks,
+		 (unsigned long long)(ctx.nr_pages * CRL_PAGE_SIZE >> 20), o->dir,
+		 (unsigned long long)((crl_now_ns() - t0) / 1000000),
+		 o->leave_running ? "; the tree runs on" : "; the tree was killed");
+out:
+	remove_stage(&ctx);
+	ctx_release(&ctx);
+	return r;
 }

@@ -54,7 +54,8 @@ const struct crl_vma *crl_vma_list_find(const struct crl_vma_list *l, uint64_t a
 /*
  * All VMAs of pid, sorted. Uses the PROCMAP_QUERY ioctl when the kernel has
  * it, and smaps for VmFlags (or for everything when the ioctl is missing).
- * Does not include [vsyscall] (not a VMA of the mm). Returns 0 or -errno.
+ * Includes [vsyscall] last, as /proc/PID/maps does, although it is the
+ * kernel's gate area rather than a VMA of the mm. Returns 0 or -errno.
  */
 int crl_vmas_read(pid_t pid, struct crl_vma_list *ret);
 /* Whether the last crl_vmas_read() could use PROCMAP_QUERY. */

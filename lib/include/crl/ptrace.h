@@ -28,7 +28,9 @@ struct crl_stop_info {
  * and wait until it is in a ptrace stop. Signal-delivery-stops met on the
  * way are suppressed and their siginfo saved in info->stolen.
  * Returns 0; -ESRCH when the thread is gone or exits meanwhile; -EPERM when
- * it cannot be traced (already traced, a zombie...).
+ * it cannot be traced (already traced, a zombie...). On failure the thread
+ * is not left traced (signals stolen so far are in info and must be queued
+ * again by the caller).
  */
 int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info);
 
@@ -54,10 +56,10 @@ int crl_ptrace_set_fpregs(pid_t tid, const void *buf, size_t len);
 int crl_ptrace_get_sigmask(pid_t tid, uint64_t *mask);
 int crl_ptrace_set_sigmask(pid_t tid, uint64_t mask);
 
-/* Copy up to max queued signals without dequeuing them (PTRACE_PEEKSIGINFO).
- * shared: the process-wide queue, else the thread's own. Returns the
- * number copied, or -errno. */
-int crl_ptrace_peek_siginfo(pid_t tid, bool shared, siginfo_t *buf, unsigned max);
+/* Copy up to max queued signals, from the off-th on, without dequeuing them
+ * (PTRACE_PEEKSIGINFO). shared: the process-wide queue, else the thread's
+ * own. Returns the number copied, or -errno. */
+int crl_ptrace_peek_siginfo(pid_t tid, bool shared, unsigned off, siginfo_t *buf, unsigned max);
 
 struct crl_rseq_conf {
 	uint64_t ptr;

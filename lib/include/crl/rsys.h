@@ -75,7 +75,8 @@ static inline void crl_rsys_scratch_reset(struct crl_rsys *r) { r->scratch_used 
 /* Copy len bytes into the scratch area; *ret_addr is their task address.
  * -ENOSPC when the area is full. */
 int crl_rsys_put(struct crl_rsys *r, const void *data, size_t len, uint64_t *ret_addr);
-/* Reserve len zeroed... (not zeroed: the caller writes or reads it) bytes. */
+/* Reserve len bytes of scratch (contents undefined: the caller writes them
+ * or has a call fill them). */
 int crl_rsys_reserve(struct crl_rsys *r, size_t len, uint64_t *ret_addr);
 
 /* Find a `syscall` instruction in an executable VMA of pid (the vDSO

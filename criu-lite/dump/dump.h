@@ -1,0 +1,114 @@
+/*
+ * The dumper's internals, shared by the files of criu-lite/dump/.
+ *
+ *   pstree.c   freeze the tree, and leave it: resume or kill
+ *   core.c     registers, signals, creds and the other per-task kernel state
+ *   mm.c       VMAs: classification, mm fields, private pages
+ *   objects.c  the tree-wide table of mapped objects, keyed by (st_dev, st_ino)
+ *   dump.c     the order of it all, the image directory
+ */
+#ifndef CRL_DUMP_H
+#define CRL_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "mm.pb-c.h"
+#include "shmem.pb-c.h"
+
+#include "crl/pages.h"
+#include "crl/proc.h"
+#include "crl/ptrace.h"
+#include "tool.h"
+
+/* What a VMA is, as the dump decided. */
+struct vma_class {
+	VmaKind kind;
+	uint32_t object_id;      /* 0: none */
+	uint64_t dev, ino;       /* identity from map_files */
+	uint32_t flags;          /* MAP_SHARED or MAP_PRIVATE, MAP_GROWSDOWN, MAP_NORESERVE */
+	bool dump_pages;         /* private: pages of its own may exist */
+	bool file_backed;        /* private over an object: only copied-on-write pages are its own */
+};
+
+struct dump_task {
+	pid_t pid;
+	int parent;                  /* index in dump_ctx.tasks; -1 for the root */
+	struct crl_proc_stat stat;
+	struct crl_proc_status status;
+
+	/* Freezing. */
+	bool seized;
+	struct crl_stop_info stop;   /* signals the freeze took out of the queue */
+	bool requeued;               /* ...and that were put back */
+	bool regs_saved;
+	struct user_regs_struct regs;       /* as seized */
+	struct user_regs_struct final_regs; /* restarts and rseq aborts applied */
+	uint64_t sigmask;            /* blocked signals as seized */
+	bool sigmask_changed;        /* we blocked everything during remote calls */
+	bool exited;                 /* it died during the dump */
+
+	/* Memory. */
+	struct crl_vma_list vmas;
+	struct vma_class *vc;        /* one per VMA */
+	uint64_t brk;
+};
+
+struct dump_ctx {
+	const struct crl_opts *opts;
+	int dirfd;                   /* the image directory */
+	int stagefd;                 /* where this dump's images are written */
+	char stage_name[64];         /* its name inside the image directory */
+
+	struct dump_task *tasks;     /* pstree order: a parent before its children */
+	size_t nr_tasks, cap_tasks;
+
+	struct dump_objects *objects;
+	struct crl_zero_pfns zero;
+	dev_t shm_dev;
+	uint64_t nr_pages;           /* private pages dumped, for the summary */
+};
+
+/* pstree.c */
+int dump_freeze_tree(struct dump_ctx *ctx);
+int dump_check_alive(struct dump_ctx *ctx);
+void dump_resume_tree(struct dump_ctx *ctx);
+int dump_kill_tree(struct dump_ctx *ctx);
+int dump_write_pstree(struct dump_ctx *ctx);
+
+/* core.c */
+/* Refuse what this task holds that criu-lite cannot restore (namespaces,
+ * seccomp, POSIX timers...). */
+int dump_task_check(struct dump_ctx *ctx, struct dump_task *t);
+/* Registers, signals, creds and the rest; runs remote calls in the task. */
+int dump_task_core(struct dump_ctx *ctx, struct dump_task *t);
+/* Queue again the signals the freeze took out of t's queue. */
+int dump_task_requeue(struct dump_ctx *ctx, struct dump_task *t);
+
+/* mm.c */
+int dump_task_vmas(struct dump_ctx *ctx, struct dump_task *t);
+int dump_task_mm(struct dump_ctx *ctx, struct dump_task *t);
+int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t);
+
+/* objects.c */
+int dump_objects_new(struct dump_objects **ret);
+void dump_objects_free(struct dump_objects *objs);
+/* A regular file (or directory) that still exists: recorded in files.img.
+ * path must name the inode st describes. */
+int dump_objects_add_file(struct dump_objects *objs, const char *path, const struct stat *st,
+			  uint32_t *ret_id);
+/* A memory object with no file to come back from (shmem.img). src_* name
+ * a VMA of pid that maps it, through which its contents are read. */
+int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char *name,
+			   const struct stat *st, pid_t pid, uint64_t start, uint64_t end,
+			   uint32_t *ret_id);
+/* The object with this identity, if known (either table). */
+int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id);
+int dump_objects_set_seals(struct dump_objects *objs, uint32_t id, uint32_t seals);
+/* Write files.img, shmem.img and the contents of every shmem object. */
+int dump_objects_write(struct dump_ctx *ctx);
+
+#endif

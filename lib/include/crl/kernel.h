@@ -1,0 +1,22 @@
+/* Facts about the running kernel that criu-lite measures rather than
+ * assumes. */
+#ifndef CRL_KERNEL_H
+#define CRL_KERNEL_H
+
+#include <sys/types.h>
+
+/* st_dev of the kernel's internal shmem mount, which holds shared anonymous
+ * memory, memfds and SysV segments: learnt from a shared anonymous mapping
+ * of criu-lite's own. Returns 0 or -errno. */
+int crl_kernel_shm_dev(dev_t *ret);
+
+/* The stat() identity of /proc/self/map_files/START-END for [start, end) of
+ * pid. */
+struct stat;
+int crl_map_files_stat(pid_t pid, unsigned long start, unsigned long end, struct stat *ret);
+/* Open it (O_RDONLY or O_RDWR | O_CLOEXEC); returns the fd or -errno. */
+int crl_map_files_open(pid_t pid, unsigned long start, unsigned long end, int flags);
+/* The link text ("/path (deleted)", "/memfd:name (deleted)"...). */
+int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,71 @@
+/* Facts about the running kernel; see crl/kernel.h. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "crl/kernel.h"
+#include "crl/util.h"
+
+static void map_files_path(char *buf, size_t len, pid_t pid, unsigned long start, unsigned long end)
+{
+	snprintf(buf, len, "/proc/%d/map_files/%lx-%lx", pid, start, end);
+}
+
+int crl_map_files_stat(pid_t pid, unsigned long start, unsigned long end, struct stat *ret)
+{
+	char path[96];
+
+	map_files_path(path, sizeof(path), pid, start, end);
+	return stat(path, ret) < 0 ? negative_errno() : 0;
+}
+
+int crl_map_files_open(pid_t pid, unsigned long start, unsigned long end, int flags)
+{
+	char path[96];
+	int fd;
+
+	map_files_path(path, sizeof(path), pid, start, end);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len)
+{
+	char path[96];
+	ssize_t n;
+
+	map_files_path(path, sizeof(path), pid, start, end);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n == len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int crl_kernel_shm_dev(dev_t *ret)
+{
+	static dev_t cached;
+	static int known;
+	struct stat st;
+	void *p;
+	int r;
+
+	if (known) {
+		*ret = cached;
+		return 0;
+	}
+	p = mmap(NULL, CRL_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return negative_errno();
+	r = crl_map_files_stat(getpid(), (unsigned long)p, (unsigned long)p + CRL_PAGE_SIZE, &st);
+	munmap(p, CRL_PAGE_SIZE);
+	if (r < 0)
+		return r;
+	cached = st.st_dev;
+	known = 1;
+	*ret = cached;
+	return 0;
+}
