@@ -75,7 +75,9 @@ bool crl_pfn_is_zero(const struct crl_zero_pfns *z, uint64_t pme)
 
 	if (!(pme & PM_PRESENT))
 		return false;
-	if (pfn == z->pfn)
+	/* pfn 0 means unknown (detection failed, pfns hidden): then no page
+	 * is the zero page, rather than every page with a hidden pfn. */
+	if (z->pfn && pfn == z->pfn)
 		return true;
 	return z->huge_pfn && pfn >= z->huge_pfn && pfn < z->huge_pfn + 512;
 }
@@ -269,6 +271,11 @@ int crl_page_writer_add_local(struct crl_page_writer *w, uint64_t vaddr, const v
 		return r;
 	w->offset += nr * CRL_PAGE_SIZE;
 	return 0;
+}
+
+int crl_page_writer_cut(struct crl_page_writer *w)
+{
+	return emit_record(w);
 }
 
 void crl_page_writer_abort(struct crl_page_writer *w)

@@ -457,30 +457,30 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 				v++;
 			snprintf(val, sizeof(val), "%.*s", (int)(next - v), v);
 
-#define HEX(k, field) else if (!strcmp(key, k)) { st.field = strtoull(val, NULL, 16); seen++; }
+#define HEX(k, field, bit) else if (!strcmp(key, k)) { st.field = strtoull(val, NULL, 16); seen |= (bit); }
 			if (!strcmp(key, "Uid")) {
 				if (parse_u32_list(val, st.uid, 4, &n) < 0 || n != 4)
 					return -EINVAL;
-				seen++;
+				seen |= 1u << 0;
 			} else if (!strcmp(key, "Gid")) {
 				if (parse_u32_list(val, st.gid, 4, &n) < 0 || n != 4)
 					return -EINVAL;
-				seen++;
+				seen |= 1u << 1;
 			} else if (!strcmp(key, "Groups")) {
 				r = parse_u32_list(val, st.groups, ARRAY_SIZE(st.groups), &st.nr_groups);
 				if (r < 0)
 					return r;
 			}
-			HEX("CapInh", cap_inh)
-			HEX("CapPrm", cap_prm)
-			HEX("CapEff", cap_eff)
-			HEX("CapBnd", cap_bnd)
-			HEX("CapAmb", cap_amb)
-			HEX("SigBlk", sig_blk)
-			HEX("SigIgn", sig_ign)
-			HEX("SigCgt", sig_cgt)
-			HEX("SigPnd", sig_pnd)
-			HEX("ShdPnd", shd_pnd)
+			HEX("CapInh", cap_inh, 1u << 2)
+			HEX("CapPrm", cap_prm, 1u << 3)
+			HEX("CapEff", cap_eff, 1u << 4)
+			HEX("CapBnd", cap_bnd, 1u << 5)
+			HEX("CapAmb", cap_amb, 1u << 6)
+			HEX("SigBlk", sig_blk, 0)
+			HEX("SigIgn", sig_ign, 0)
+			HEX("SigCgt", sig_cgt, 0)
+			HEX("SigPnd", sig_pnd, 0)
+			HEX("ShdPnd", shd_pnd, 0)
 			else if (!strcmp(key, "Umask")) st.umask = strtoul(val, NULL, 8);
 			else if (!strcmp(key, "Seccomp")) st.seccomp = atoi(val);
 			else if (!strcmp(key, "NoNewPrivs")) st.no_new_privs = atoi(val) != 0;
@@ -496,8 +496,9 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 		}
 		line = *next ? next + 1 : next;
 	}
-	/* Uid, Gid and the five capability sets must all be there. */
-	if (seen < 7)
+	/* Uid, Gid and the five capability sets must all be there (one bit
+	 * each: counting lines let the signal masks stand in for them). */
+	if (seen != 0x7f)
 		return -EINVAL;
 	*ret = st;
 	return 0;
@@ -569,8 +570,10 @@ int crl_proc_children_parse(const char *text, pid_t **ret, size_t *ret_nr)
 			p++;
 		if (!*p)
 			break;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
 		v = strtol(p, &end, 10);
-		if (end == p || v <= 0 || (*end && *end != ' ' && *end != '\n'))
+		if (v <= 0 || v > INT32_MAX || (*end && *end != ' ' && *end != '\n'))
 			return -EINVAL;
 		if (GROW(pids, cap, nr + 1) < 0)
 			return -ENOMEM;

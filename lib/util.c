@@ -1,4 +1,5 @@
 /* Small helpers; see crl/util.h. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -117,7 +118,8 @@ int crl_parse_u64(const char *s, int base, uint64_t *ret)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == ' ')
+	/* strtoull would skip blanks and take a sign ("-1" is 2^64-1). */
+	if (!s || !isxdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, base);

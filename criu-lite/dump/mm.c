@@ -353,6 +353,8 @@ int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t)
 			}
 			addr += n * CRL_PAGE_SIZE;
 		}
+		if (r >= 0)
+			r = crl_page_writer_cut(w);
 	}
 	if (r < 0) {
 		crl_page_writer_abort(w);

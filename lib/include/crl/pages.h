@@ -68,6 +68,9 @@ int crl_page_writer_add(struct crl_page_writer *w, uint64_t vaddr, uint64_t nr, 
  * objects: the offset in the object). */
 int crl_page_writer_add_local(struct crl_page_writer *w, uint64_t vaddr, const void *data,
 			      uint64_t nr);
+/* End the current record: the next run starts a new one even if adjacent
+ * (a run must not span two VMAs). */
+int crl_page_writer_cut(struct crl_page_writer *w);
 /* Flush what is queued and the last record; fill stats. Always frees w. */
 int crl_page_writer_finish(struct crl_page_writer *w, struct crl_page_writer_stats *stats);
 void crl_page_writer_abort(struct crl_page_writer *w);

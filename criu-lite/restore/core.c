@@ -1,0 +1,306 @@
+/*
+ * The kernel state of a task that is not memory, set by remote calls in the
+ * task itself: signal dispositions, timers, rseq, the robust futex list,
+ * working directory, name, credentials, queued signals. Then the last call,
+ * which unmaps the bootstrap area and hands the task its own registers.
+ */
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/rseq.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "crl/log.h"
+#include "restore.h"
+
+#define BOOT_SIZE (16 * CRL_PAGE_SIZE)
+
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+/* Every signal gets the dumped action, or SIG_DFL: the stub inherited
+ * criu-lite's, which may ignore some (a shell ignores SIGINT for background
+ * jobs, for one). */
+static int restore_sigactions(struct rst_task *t)
+{
+	struct ksigaction acts[65] = { 0 };
+	uint64_t addr;
+	long ret;
+	int r;
+
+	for (size_t i = 0; i < t->core->n_sigactions; i++) {
+		const SigactionEntry *e = t->core->sigactions[i];
+
+		acts[e->sig] = (struct ksigaction){ e->handler, e->flags, e->restorer, e->mask };
+	}
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &acts[sig], sizeof(acts[sig]), &addr);
+		if (r >= 0)
+			r = RCALL(t, &ret, "rt_sigaction", SYS_rt_sigaction, sig, addr, 0, 8);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int restore_itimers(struct rst_task *t)
+{
+	for (size_t i = 0; i < t->core->n_itimers; i++) {
+		const ItimerEntry *e = t->core->itimers[i];
+		struct itimerval it = {
+			.it_interval = { e->interval_us / 1000000, e->interval_us % 1000000 },
+			.it_value = { e->value_us / 1000000, e->value_us % 1000000 },
+		};
+		uint64_t addr;
+		long ret;
+		int r;
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &it, sizeof(it), &addr);
+		if (r >= 0)
+			r = RCALL(t, &ret, "setitimer", SYS_setitimer, e->which, addr, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int chdir_cwd(struct rst_ctx *ctx, struct rst_task *t)
+{
+	const char *cwd = t->core->cwd;
+	uint64_t addr;
+	long ret;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, cwd, strlen(cwd) + 1, &addr);
+	if (r >= 0)
+		r = RCALL(t, &ret, "chdir to its working directory", SYS_chdir, addr);
+	return r;
+}
+
+static bool creds_are_ours(const CredsEntry *c)
+{
+	gid_t groups[64];
+	int n = getgroups(ARRAY_SIZE(groups), groups);
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	if (c->uid != ru || c->euid != eu || c->suid != su || c->fsuid != eu || c->gid != rg ||
+	    c->egid != eg || c->sgid != sg || c->fsgid != eg || n < 0 || c->n_groups != (size_t)n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (c->groups[i] != groups[i])
+			return false;
+	return true;
+}
+
+/*
+ * Credentials, when they are not criu-lite's own: bounding set, groups,
+ * gids, uids (keeping capabilities across the uid change), then the
+ * capability sets and securebits. Runs after every step that needs
+ * privileges.
+ */
+static int restore_creds(struct rst_task *t)
+{
+	const CredsEntry *c = t->core->creds;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t addr;
+	long ret;
+	int r;
+
+	if (creds_are_ours(c) && c->cap_eff == c->cap_prm)
+		goto caps;
+
+	for (int cap = 0; cap < 64; cap++)
+		if (!(c->cap_bnd & (1ULL << cap)) && prctl(PR_CAPBSET_READ, cap) == 1) {
+			r = RCALL(t, &ret, "dropping a capability from the bounding set", SYS_prctl,
+				  PR_CAPBSET_DROP, cap);
+			if (r < 0)
+				return r;
+		}
+	r = RCALL(t, &ret, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, c->securebits | 0x10 /* KEEP_CAPS */);
+	if (r < 0)
+		return r;
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, c->groups, c->n_groups * sizeof(uint32_t) + 1, &addr);
+	if (r >= 0)
+		r = RCALL(t, &ret, "setgroups", SYS_setgroups, c->n_groups, addr);
+	if (r >= 0)
+		r = RCALL(t, &ret, "setresgid", SYS_setresgid, c->gid, c->egid, c->sgid);
+	if (r >= 0)
+		r = crl_rsys_call(&t->rsys, &ret, SYS_setfsgid, c->fsgid);
+	if (r >= 0)
+		r = RCALL(t, &ret, "setresuid", SYS_setresuid, c->uid, c->euid, c->suid);
+	if (r >= 0)
+		r = crl_rsys_call(&t->rsys, &ret, SYS_setfsuid, c->fsuid);
+	if (r < 0)
+		return r;
+caps:
+	data[0].effective = (uint32_t)c->cap_eff;
+	data[1].effective = c->cap_eff >> 32;
+	data[0].permitted = (uint32_t)c->cap_prm;
+	data[1].permitted = c->cap_prm >> 32;
+	data[0].inheritable = (uint32_t)c->cap_inh;
+	data[1].inheritable = c->cap_inh >> 32;
+	crl_rsys_scratch_reset(&t->rsys);
+	{
+		uint64_t hdr_addr, data_addr;
+
+		r = rst_put(t, &hdr, sizeof(hdr), &hdr_addr);
+		if (r >= 0)
+			r = rst_put(t, data, sizeof(data), &data_addr);
+		if (r >= 0)
+			r = RCALL(t, &ret, "capset", SYS_capset, hdr_addr, data_addr);
+		if (r < 0)
+			return r;
+	}
+	for (int cap = 0; cap < 64; cap++)
+		if (c->cap_amb & (1ULL << cap)) {
+			r = RCALL(t, &ret, "raising an ambient capability", SYS_prctl, PR_CAP_AMBIENT,
+				  PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+			if (r < 0)
+				return r;
+		}
+	/* KEEP_CAPS back to what it was; needs no privilege. */
+	r = RCALL(t, &ret, "PR_SET_KEEPCAPS", SYS_prctl, PR_SET_KEEPCAPS, !!(c->securebits & 0x10));
+	if (r >= 0 && c->no_new_privs)
+		r = RCALL(t, &ret, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return r;
+}
+
+/* Signals that were queued at dump time, queued again by the task to
+ * itself so their siginfo (sender, code) stays as it was. */
+static int restore_pending(struct rst_task *t)
+{
+	for (int shared = 0; shared < 2; shared++) {
+		size_t n = shared ? t->core->n_pending_shared : t->core->n_pending_thread;
+		ProtobufCBinaryData *si = shared ? t->core->pending_shared : t->core->pending_thread;
+
+		for (size_t i = 0; i < n; i++) {
+			siginfo_t info;
+			uint64_t addr;
+			long ret;
+			int r;
+
+			memcpy(&info, si[i].data, sizeof(info));
+			crl_rsys_scratch_reset(&t->rsys);
+			r = rst_put(t, &info, sizeof(info), &addr);
+			if (r >= 0 && shared)
+				r = RCALL(t, &ret, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, t->pid, info.si_signo,
+					  addr);
+			else if (r >= 0)
+				r = RCALL(t, &ret, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, t->pid, t->pid,
+					  info.si_signo, addr);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+	uint64_t addr;
+	long ret;
+	int r;
+
+	r = restore_sigactions(t);
+	if (r >= 0)
+		r = restore_itimers(t);
+	if (r >= 0)
+		r = chdir_cwd(ctx, t);
+	if (r >= 0)
+		r = RCALL(t, &ret, "umask", SYS_umask, c->umask);
+	if (r >= 0)
+		r = RCALL(t, &ret, "personality", SYS_personality, c->personality);
+	if (r >= 0) {
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, c->comm, strlen(c->comm) + 1, &addr);
+		if (r >= 0)
+			r = RCALL(t, &ret, "PR_SET_NAME", SYS_prctl, PR_SET_NAME, addr);
+	}
+	if (r >= 0)
+		r = RCALL(t, &ret, "PR_SET_CHILD_SUBREAPER", SYS_prctl, PR_SET_CHILD_SUBREAPER,
+			  c->has_child_subreaper && c->child_subreaper);
+	if (r >= 0 && c->has_thp_disable && c->thp_disable)
+		r = RCALL(t, &ret, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	/* The robust list of the stub belongs to criu-lite's memory: always
+	 * replace it, with NULL if the task had none. */
+	if (r >= 0)
+		r = RCALL(t, &ret, "set_robust_list", SYS_set_robust_list, c->robust_list, 24);
+	if (r >= 0 && c->rseq)
+		r = RCALL(t, &ret, "registering rseq", SYS_rseq, c->rseq->ptr, c->rseq->size, 0,
+			  c->rseq->signature);
+	if (r >= 0)
+		r = restore_creds(t);
+	/* After the uid change, which resets them. */
+	if (r >= 0)
+		r = RCALL(t, &ret, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG, c->pdeath_signal);
+	if (r >= 0)
+		r = RCALL(t, &ret, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, c->dumpable ? 1 : 0);
+	if (r >= 0)
+		r = restore_pending(t);
+	return r;
+}
+
+static void regs_from_image(const UserRegsX86 *o, struct user_regs_struct *g)
+{
+	g->r15 = o->r15; g->r14 = o->r14; g->r13 = o->r13; g->r12 = o->r12;
+	g->rbp = o->bp;  g->rbx = o->bx;  g->r11 = o->r11; g->r10 = o->r10;
+	g->r9 = o->r9;   g->r8 = o->r8;   g->rax = o->ax;  g->rcx = o->cx;
+	g->rdx = o->dx;  g->rsi = o->si;  g->rdi = o->di;  g->orig_rax = o->orig_ax;
+	g->rip = o->ip;  g->cs = o->cs;   g->eflags = o->flags; g->rsp = o->sp;
+	g->ss = o->ss;   g->fs_base = o->fs_base; g->gs_base = o->gs_base;
+	g->ds = o->ds;   g->es = o->es;   g->fs = o->fs;   g->gs = o->gs;
+}
+
+/*
+ * The last remote call unmaps the bootstrap area it runs from; the task is
+ * left at that call's syscall-exit stop with its own registers, FPU state
+ * and signal mask, ready to be let go.
+ */
+int rst_task_finish(struct rst_ctx *ctx, struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+	struct user_regs_struct regs;
+	long ret;
+	int r;
+
+	regs_from_image(c->regs, &regs);
+	/* The dump turned interrupted syscalls into restarts already; make
+	 * sure the kernel does not adjust them once more. */
+	crl_regs_fixup_restart(&regs);
+	regs.orig_rax = (unsigned long long)-1;
+	r = crl_rsys_call_last(&t->rsys, &ret, SYS_munmap, t->boot, BOOT_SIZE, &regs);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot set its registers: %m", t->pid);
+	if (ret < 0)
+		return log_error_errno(ret, "task %d: cannot unmap the bootstrap area: %m", t->pid);
+	if (c->has_xsave)
+		r = crl_ptrace_set_xstate(t->pid, c->xsave.data, c->xsave.len);
+	else if (c->has_fpregs)
+		r = crl_ptrace_set_fpregs(t->pid, c->fpregs.data, c->fpregs.len);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot set its FPU state: %m", t->pid);
+	r = crl_ptrace_set_sigmask(t->pid, c->sigmask);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot set its signal mask: %m", t->pid);
+	return 0;
+}
