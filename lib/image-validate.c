@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
 #include "files.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -228,5 +230,77 @@ int crl_validate_shmem(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->kind != SHMEM_KIND__SHMEM_MEMFD || (e->name && strlen(e->name) <= 249),
 	      "object %u: memfd name missing or too long", e->id);
 	CHECK(e->n_users <= CRL_PID_MAX, "object %u: %zu users", e->id, e->n_users);
+	return 0;
+}
+
+int crl_validate_filedesc(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const FileDescEntry *e = (const FileDescEntry *)m;
+
+	CHECK(e->id > 0, "file description id 0");
+	CHECK(e->kind >= FD_KIND__FD_REG && e->kind <= FD_KIND__FD_TTY, "description %u: unknown kind %d",
+	      e->id, e->kind);
+	CHECK((e->flags & 3) != 3, "description %u: access mode 3", e->id);
+	switch (e->kind) {
+	case FD_KIND__FD_REG:
+	case FD_KIND__FD_DIR:
+	case FD_KIND__FD_MEMFD:
+	case FD_KIND__FD_UNLINKED:
+		CHECK(e->has_object_id && e->object_id > 0, "description %u names no object", e->id);
+		break;
+	case FD_KIND__FD_FIFO:
+		CHECK(e->has_object_id && e->object_id > 0 && e->has_pipe_id && e->pipe_id > 0,
+		      "description %u: a FIFO needs its file and its pipe", e->id);
+		break;
+	case FD_KIND__FD_PIPE:
+		CHECK(e->has_pipe_id && e->pipe_id > 0, "description %u names no pipe", e->id);
+		break;
+	case FD_KIND__FD_UNIX:
+		CHECK(e->has_sk_id && e->sk_id > 0, "description %u names no socket", e->id);
+		break;
+	case FD_KIND__FD_CHR:
+	case FD_KIND__FD_TTY:
+		CHECK(path_ok(e->path), "description %u: device path is not absolute", e->id);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int crl_validate_fd(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const FdEntry *e = (const FdEntry *)m;
+
+	CHECK(e->fd < CRL_MAX_FD, "fd %u out of range", e->fd);
+	CHECK(e->desc_id > 0, "fd %u names no file description", e->fd);
+	return 0;
+}
+
+int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const PipeEntry *e = (const PipeEntry *)m;
+
+	CHECK(e->id > 0, "pipe id 0");
+	CHECK(e->size >= CRL_PAGE_SIZE && e->size <= (1u << 30), "pipe %u: size %u", e->id, e->size);
+	CHECK(!e->has_data || e->data.len <= e->size, "pipe %u: %zu bytes of data in a %u-byte pipe", e->id,
+	      e->data.len, e->size);
+	return 0;
+}
+
+int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
+{
+	const UnixSkEntry *e = (const UnixSkEntry *)m;
+
+	CHECK(e->id > 0, "socket id 0");
+	CHECK(e->type == SOCK_STREAM || e->type == SOCK_DGRAM || e->type == SOCK_SEQPACKET,
+	      "socket %u: type %u", e->id, e->type);
+	CHECK(e->state <= 12, "socket %u: state %u", e->id, e->state);
+	CHECK(!e->has_name || (e->name.len > 0 && e->name.len <= 108), "socket %u: name of %zu bytes",
+	      e->id, e->name.len);
+	CHECK(!e->has_peer_name || e->peer_name.len <= 108, "socket %u: peer name of %zu bytes", e->id,
+	      e->peer_name.len);
+	CHECK(e->shutdown <= 3, "socket %u: shutdown %u", e->id, e->shutdown);
+	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
 	return 0;
 }

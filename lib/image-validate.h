@@ -14,4 +14,9 @@ int crl_validate_pagemap(const ProtobufCMessage *m, char *err, size_t len);
 int crl_validate_file(const ProtobufCMessage *m, char *err, size_t len);
 int crl_validate_shmem(const ProtobufCMessage *m, char *err, size_t len);
 
+int crl_validate_filedesc(const ProtobufCMessage *m, char *err, size_t len);
+int crl_validate_fd(const ProtobufCMessage *m, char *err, size_t len);
+int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len);
+int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len);
+
 #endif

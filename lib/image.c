@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
 #include "files.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -36,6 +37,12 @@ static const struct crl_img_kind_desc kinds[CRL_IMG_NR_KINDS] = {
 	[CRL_IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", MAGIC(0x09),
 				    &pagemap_entry__descriptor, crl_validate_pagemap },
 	[CRL_IMG_SHMEM_PAGES] = { "shmem-pages", "shmem-pages-%u.img", MAGIC(0x0a), NULL, NULL },
+	[CRL_IMG_FILEDESC] = { "filedesc", "filedesc.img", MAGIC(0x0b), &file_desc_entry__descriptor,
+			       crl_validate_filedesc },
+	[CRL_IMG_FDINFO] = { "fdinfo", "fdinfo-%u.img", MAGIC(0x0c), &fd_entry__descriptor, crl_validate_fd },
+	[CRL_IMG_PIPES] = { "pipes", "pipes.img", MAGIC(0x0d), &pipe_entry__descriptor, crl_validate_pipe },
+	[CRL_IMG_UNIXSK] = { "unixsk", "unixsk.img", MAGIC(0x0e), &unix_sk_entry__descriptor,
+			     crl_validate_unixsk },
 };
 
 struct crl_img {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 
 #include "crl/kernel.h"
 #include "crl/util.h"
@@ -68,4 +70,25 @@ int crl_kernel_shm_dev(dev_t *ret)
 	known = 1;
 	*ret = cached;
 	return 0;
+}
+
+int crl_pidfd_open(pid_t pid)
+{
+	int fd = syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int crl_pidfd_getfd(int pidfd, int fd)
+{
+	int r = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+	return r < 0 ? negative_errno() : r;
+}
+
+int crl_kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2)
+{
+	int r = syscall(SYS_kcmp, pid1, pid2, KCMP_FILE, fd1, fd2);
+
+	return r < 0 ? negative_errno() : r;
 }

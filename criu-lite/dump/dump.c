@@ -5,9 +5,11 @@
  *   1. freeze every task (pstree.c);
  *   2. per task, in tree order: refuse what cannot be restored, classify its
  *      VMAs (mm.c), read its kernel state with remote calls (core.c), write
- *      its mm, core and private pages;
- *   3. write the object tables and the contents of shared objects once each
- *      (objects.c), the pstree, and last the inventory;
+ *      its mm, core and private pages, and its fd table (files.c);
+ *   3. write the file descriptions, pipes with their data and unix sockets
+ *      with their queues (files.c), the object tables and the contents of
+ *      shared objects once each (objects.c), the pstree, and last the
+ *      inventory;
  *   4. check no task died meanwhile, move the images into place, then kill
  *      the tree or (--leave-running) let it go on.
  * Images are written into a private staging directory inside the image
@@ -146,6 +148,8 @@ static int dump_task(struct dump_ctx *ctx, struct dump_task *t)
 		r = dump_task_mm(ctx, t);
 	if (r >= 0)
 		r = dump_task_pages(ctx, t);
+	if (r >= 0)
+		r = dump_task_fds(ctx, t);
 	return r;
 }
 
@@ -157,6 +161,7 @@ static void ctx_release(struct dump_ctx *ctx)
 	}
 	free(ctx->tasks);
 	dump_objects_free(ctx->objects);
+	dump_files_free(ctx->files);
 	if (ctx->stagefd >= 0)
 		close(ctx->stagefd);
 	if (ctx->dirfd >= 0)
@@ -176,6 +181,8 @@ int cmd_dump(const struct crl_opts *o)
 	if (r < 0)
 		return log_error_errno(r, "cannot open /proc/self/map_files (needs CAP_CHECKPOINT_RESTORE): %m");
 	r = dump_objects_new(&ctx.objects);
+	if (r >= 0)
+		r = dump_files_new(&ctx.files);
 	if (r < 0)
 		return log_error_errno(r, "out of memory");
 	r = open_image_dir(&ctx);
@@ -185,6 +192,8 @@ int cmd_dump(const struct crl_opts *o)
 	r = dump_freeze_tree(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
 		r = dump_task(&ctx, &ctx.tasks[i]);
+	if (r >= 0)
+		r = dump_files_write(&ctx);
 	if (r >= 0)
 		r = dump_objects_write(&ctx);
 	if (r >= 0)

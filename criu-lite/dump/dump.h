@@ -4,6 +4,7 @@
  *   pstree.c   freeze the tree, and leave it: resume or kill
  *   core.c     registers, signals, creds and the other per-task kernel state
  *   mm.c       VMAs: classification, mm fields, private pages
+ *   files.c    file descriptors, pipes and unix sockets
  *   objects.c  the tree-wide table of mapped objects, keyed by (st_dev, st_ino)
  *   dump.c     the order of it all, the image directory
  */
@@ -67,6 +68,7 @@ struct dump_ctx {
 	size_t nr_tasks, cap_tasks;
 
 	struct dump_objects *objects;
+	struct dump_files *files;
 	struct crl_zero_pfns zero;
 	dev_t shm_dev;
 	uint64_t nr_pages;           /* private pages dumped, for the summary */
@@ -93,6 +95,14 @@ int dump_task_vmas(struct dump_ctx *ctx, struct dump_task *t);
 int dump_task_mm(struct dump_ctx *ctx, struct dump_task *t);
 int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t);
 
+/* files.c */
+int dump_files_new(struct dump_files **ret);
+void dump_files_free(struct dump_files *f);
+/* The fd table of a task: fdinfo-PID.img, and its descriptions noted. */
+int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t);
+/* filedesc.img, pipes.img (with their data), unixsk.img (with queues). */
+int dump_files_write(struct dump_ctx *ctx);
+
 /* objects.c */
 int dump_objects_new(struct dump_objects **ret);
 void dump_objects_free(struct dump_objects *objs);
@@ -100,11 +110,11 @@ void dump_objects_free(struct dump_objects *objs);
  * path must name the inode st describes. */
 int dump_objects_add_file(struct dump_objects *objs, const char *path, const struct stat *st,
 			  uint32_t *ret_id);
-/* A memory object with no file to come back from (shmem.img). src_* name
- * a VMA of pid that maps it, through which its contents are read. */
+/* A memory object with no file to come back from (shmem.img), used by
+ * pid. src: a /proc path that opens it (a map_files or fd link), through
+ * which its contents are read. */
 int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char *name,
-			   const struct stat *st, pid_t pid, uint64_t start, uint64_t end,
-			   uint32_t *ret_id);
+			   const struct stat *st, pid_t pid, const char *src, uint32_t *ret_id);
 /* The object with this identity, if known (either table). */
 int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id);
 int dump_objects_set_seals(struct dump_objects *objs, uint32_t id, uint32_t seals);

@@ -115,8 +115,9 @@ static int classify_object(struct dump_ctx *ctx, struct dump_task *t, const stru
 	}
 	if (!name && sk != SHMEM_KIND__SHMEM_ANON)
 		return -ENOMEM;
-	return dump_objects_add_shmem(ctx->objects, sk, name, &st, t->pid, v->start, v->end,
-				      &c->object_id);
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", t->pid, (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	return dump_objects_add_shmem(ctx->objects, sk, name, &st, t->pid, link, &c->object_id);
 }
 
 static int classify(struct dump_ctx *ctx, struct dump_task *t, const struct crl_vma *v,

@@ -7,7 +7,8 @@
  * Regular files that still exist go to files.img (identity only: the file
  * brings its contents back). Shared anonymous memory, memfds, unlinked files
  * and SysV segments go to shmem.img, and their contents are dumped once per
- * object, read through the map_files link of one VMA that maps it.
+ * object, read through the map_files link of one VMA that maps it (or the
+ * /proc fd link of one fd that holds it).
  */
 #include <fcntl.h>
 #include <string.h>
@@ -37,8 +38,7 @@ struct dump_object {
 	uint32_t mode;
 	uint32_t seals;
 	bool has_seals;
-	pid_t src_pid;             /* a VMA mapping it, to read it through */
-	uint64_t src_start, src_end;
+	char src[64];              /* a /proc path that opens it: map_files or fd */
 	uint32_t *users;
 	size_t nr_users, cap_users;
 	struct dump_object *next;  /* hash chain */
@@ -152,8 +152,7 @@ static int add_user(struct dump_object *o, pid_t pid)
 }
 
 int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char *name,
-			   const struct stat *st, pid_t pid, uint64_t start, uint64_t end,
-			   uint32_t *ret_id)
+			   const struct stat *st, pid_t pid, const char *src, uint32_t *ret_id)
 {
 	struct dump_object *o = find(objs, st->st_dev, st->st_ino);
 	int r;
@@ -164,15 +163,13 @@ int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char
 			return r;
 		o->shmem = true;
 		o->kind = kind;
-		o->src_pid = pid;
-		o->src_start = start;
-		o->src_end = end;
+		snprintf(o->src, sizeof(o->src), "%s", src);
 		if (kind == SHMEM_KIND__SHMEM_MEMFD) {
-			_cleanup_close_ int fd = crl_map_files_open(pid, start, end, O_RDONLY);
+			_cleanup_close_ int fd = open(src, O_RDONLY | O_CLOEXEC);
 			int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
 
 			if (seals < 0)
-				return log_error_errno(fd < 0 ? fd : negative_errno(),
+				return log_error_errno(fd < 0 ? negative_errno() : negative_errno(),
 						       "task %d: cannot read the seals of memfd %s: %m", pid,
 						       name);
 			o->seals = seals;
@@ -213,11 +210,9 @@ static int dump_contents(struct dump_ctx *ctx, struct dump_object *o)
 	off_t pos = 0;
 	int r;
 
-	fd = crl_map_files_open(o->src_pid, o->src_start, o->src_end, O_RDONLY);
+	fd = open(o->src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return log_error_errno(fd, "object %u: cannot open /proc/%d/map_files/%llx-%llx: %m", o->id,
-				       o->src_pid, (unsigned long long)o->src_start,
-				       (unsigned long long)o->src_end);
+		return log_error_errno(negative_errno(), "object %u: cannot open %s: %m", o->id, o->src);
 	r = crl_img_open(ctx->stagefd, CRL_IMG_SHMEM_PAGEMAP, o->id, CRL_IMG_WRITE, &pagemap);
 	if (r >= 0)
 		r = crl_img_raw_create(ctx->stagefd, CRL_IMG_SHMEM_PAGES, o->id, &pages_fd);

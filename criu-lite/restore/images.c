@@ -32,10 +32,9 @@ int rst_task_index(const struct rst_ctx *ctx, pid_t pid)
 	return -1;
 }
 
-/* Read every record of a multi-record image; fn takes ownership of each. */
-static int read_all(struct rst_ctx *ctx, enum crl_img_kind kind, uint32_t id,
-		    int (*fn)(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len),
-		    void *arg, bool optional)
+int rst_read_all(struct rst_ctx *ctx, enum crl_img_kind kind, uint32_t id,
+		 int (*fn)(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len),
+		 void *arg, bool optional)
 {
 	struct crl_img *img = NULL;
 	ProtobufCMessage *m;
@@ -326,7 +325,7 @@ int rst_load_images(struct rst_ctx *ctx)
 	r = read_one(ctx, CRL_IMG_INVENTORY, 0, (ProtobufCMessage **)&ctx->inventory);
 	if (r < 0)
 		return r;
-	r = read_all(ctx, CRL_IMG_PSTREE, 0, add_pstree, &cap, false);
+	r = rst_read_all(ctx, CRL_IMG_PSTREE, 0, add_pstree, &cap, false);
 	if (r < 0)
 		return r;
 	if (ctx->nr_tasks != ctx->inventory->nr_tasks || ctx->tasks[0].pid != (pid_t)ctx->inventory->root_pid)
@@ -366,9 +365,9 @@ int rst_load_images(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_objects; i++) {
 		ctx->objects[i].ghost_fd = -1;
 	}
-	r = read_all(ctx, CRL_IMG_FILES, 0, add_file, NULL, false);
+	r = rst_read_all(ctx, CRL_IMG_FILES, 0, add_file, NULL, false);
 	if (r >= 0)
-		r = read_all(ctx, CRL_IMG_SHMEM, 0, add_shmem, NULL, false);
+		r = rst_read_all(ctx, CRL_IMG_SHMEM, 0, add_shmem, NULL, false);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_objects; i++) {
@@ -383,7 +382,7 @@ int rst_load_images(struct rst_ctx *ctx)
 			return log_error_errno(-EOPNOTSUPP, "%s/shmem.img: object %u is a SysV segment: "
 							    "restoring those is not supported",
 					       ctx->opts->dir, o->id);
-		r = read_all(ctx, CRL_IMG_SHMEM_PAGEMAP, o->id, add_run, &o->pages, true);
+		r = rst_read_all(ctx, CRL_IMG_SHMEM_PAGEMAP, o->id, add_run, &o->pages, true);
 		if (r >= 0)
 			r = open_pages(ctx, &o->pages, CRL_IMG_SHMEM_PAGES, o->id);
 		if (r >= 0)
@@ -399,7 +398,7 @@ int rst_load_images(struct rst_ctx *ctx)
 		if (r >= 0)
 			r = read_one(ctx, CRL_IMG_MM, t->pid, (ProtobufCMessage **)&t->mm);
 		if (r >= 0)
-			r = read_all(ctx, CRL_IMG_PAGEMAP, t->pid, add_run, &t->pages, false);
+			r = rst_read_all(ctx, CRL_IMG_PAGEMAP, t->pid, add_run, &t->pages, false);
 		if (r >= 0)
 			r = open_pages(ctx, &t->pages, CRL_IMG_PAGES, t->pid);
 		if (r >= 0)

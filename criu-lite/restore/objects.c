@@ -218,13 +218,15 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 		break;
 	}
 	case SHMEM_KIND__SHMEM_UNLINKED:
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", getpid(), o->ghost_fd);
-		r = remote_open(t, path, O_RDWR, &fd);
+		/* Recreated and filled by criu-lite already; reachable
+		 * through criu-lite's own fd for as long as it runs. */
+		snprintf(o->reopen, sizeof(o->reopen), "/proc/%d/fd/%d", getpid(), o->ghost_fd);
+		r = remote_open(t, o->reopen, O_RDWR, &fd);
 		if (r < 0)
 			return r;
 		*ret_fd = fd;
 		o->created = true;
-		return 0; /* filled when it was recreated */
+		return 0;
 	default:
 		return log_error_errno(-EOPNOTSUPP, "object %u: kind %d cannot be restored", o->id, s->kind);
 	}
@@ -251,7 +253,6 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 	 * a private one never does. */
 	bool rw = shared && (vma->vmflags & VMF(MW));
 	int *slot = &t->obj_fds[2 * vma->object_id + rw];
-	char path[96];
 	struct stat st;
 	int r, fd = -1;
 
@@ -275,12 +276,10 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 			return log_error_errno(r, "task %d: cannot create shared object %u (%s): %m", t->pid,
 					       o->id, o->shmem->name ? o->shmem->name : "shared anonymous memory");
 	} else {
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", o->owner,
-			 (unsigned long long)o->owner_start, (unsigned long long)o->owner_end);
-		r = remote_open(t, path, rw ? O_RDWR : O_RDONLY, &fd);
+		r = remote_open(t, o->reopen, rw ? O_RDWR : O_RDONLY, &fd);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot open object %u through %s: %m", t->pid, o->id,
-					       path);
+					       o->reopen);
 	}
 	*slot = fd;
 	*ret_fd = fd;
@@ -296,6 +295,54 @@ void rst_object_mapped(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *
 	o->owner = t->pid;
 	o->owner_start = vma->start;
 	o->owner_end = vma->end;
+	if (!o->reopen[0])
+		snprintf(o->reopen, sizeof(o->reopen), "/proc/%d/map_files/%llx-%llx", t->pid,
+			 (unsigned long long)vma->start, (unsigned long long)vma->end);
+}
+
+int rst_object_open(struct rst_ctx *ctx, struct rst_task *t, uint32_t id, int flags, int *ret_fd)
+{
+	struct rst_object *o = rst_object(ctx, id);
+	struct stat st;
+	int r, fd, created;
+
+	if (o->file) {
+		r = remote_open(t, o->file->path, flags, &fd);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot open %s: %m", t->pid, o->file->path);
+		r = task_fd_stat(t->pid, fd, &st);
+		if (r < 0 || st.st_dev != o->file->dev || st.st_ino != o->file->ino)
+			return log_error_errno(-ESTALE, "task %d: %s changed while being restored", t->pid,
+					       o->file->path);
+		*ret_fd = fd;
+		return 0;
+	}
+	if (!o->created) {
+		/* Only fds use it: this task creates it and keeps an fd of it
+		 * for the others until the tree is done. */
+		r = create_object(ctx, t, o, &created);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot create shared object %u: %m", t->pid, o->id);
+		if (!o->reopen[0]) {
+			r = rst_hold_fd(t, created, &created);
+			if (r < 0)
+				return r;
+			snprintf(o->reopen, sizeof(o->reopen), "/proc/%d/fd/%d", t->pid, created);
+			o->owner = t->pid;
+		} else {
+			long ret;
+
+			r = RCALL(t, &ret, "close", SYS_close, created);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = remote_open(t, o->reopen, flags, &fd);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot open object %u through %s: %m", t->pid, o->id,
+				       o->reopen);
+	*ret_fd = fd;
+	return 0;
 }
 
 int rst_close_object_fds(struct rst_ctx *ctx, struct rst_task *t)
@@ -325,11 +372,12 @@ int rst_seal_memfds(struct rst_ctx *ctx)
 		if (!o->shmem || o->shmem->kind != SHMEM_KIND__SHMEM_MEMFD || !o->shmem->has_seals)
 			continue;
 		seals = o->shmem->seals;
-		if (seals == F_SEAL_SEAL || !seals || !o->owner)
+		if (seals == F_SEAL_SEAL || !seals || !o->reopen[0])
 			continue;
-		fd = crl_map_files_open(o->owner, o->owner_start, o->owner_end, O_RDONLY);
+		fd = open(o->reopen, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return log_error_errno(fd, "memfd %s: cannot reopen it to seal it: %m", o->shmem->name);
+			return log_error_errno(negative_errno(), "memfd %s: cannot reopen it to seal it: %m",
+					       o->shmem->name);
 		if (fcntl(fd, F_ADD_SEALS, seals & ~F_SEAL_SEAL) < 0 ||
 		    ((seals & F_SEAL_SEAL) && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) < 0))
 			return log_error_errno(negative_errno(), "memfd %s: cannot add seals %#x: %m",

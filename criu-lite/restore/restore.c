@@ -6,9 +6,10 @@
  *      every file the tree uses is still the dumped one; recreate unlinked
  *      files (objects.c) — all before any task exists;
  *   2. create the tasks with their pids, sessions and groups (tree.c);
- *   3. per task in tree order: its address space (mm.c), then the rest of
- *      its kernel state (core.c); the first task mapping a shared object
- *      creates it, the later ones reopen it through map_files;
+ *   3. per task in tree order: its address space (mm.c); the first task
+ *      mapping a shared object creates it, the later ones reopen it through
+ *      map_files; then every fd of the tree (files.c), then per task the rest
+ *      of its kernel state (core.c), credentials last;
  *   4. seal memfds, hand every task its registers (core.c), and let all of
  *      them go at once;
  *   5. with -d, return; otherwise wait for the root and pass on its status.
@@ -95,6 +96,8 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 		return log_error_errno(negative_errno(), "cannot open the image directory %s: %m", o->dir);
 	r = rst_load_images(&ctx);
 	if (r >= 0)
+		r = rst_load_files(&ctx);
+	if (r >= 0)
 		r = rst_check_files(&ctx);
 	if (r >= 0)
 		r = rst_check_pids_free(&ctx);
@@ -102,11 +105,12 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 		r = rst_prepare_ghosts(&ctx);
 	if (r >= 0)
 		r = rst_create_tree(&ctx);
-	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++) {
+	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
 		r = rst_task_mm(&ctx, &ctx.tasks[i]);
-		if (r >= 0)
-			r = rst_task_core(&ctx, &ctx.tasks[i]);
-	}
+	if (r >= 0)
+		r = rst_restore_files(&ctx);
+	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
+		r = rst_task_core(&ctx, &ctx.tasks[i]);
 	if (r >= 0)
 		r = rst_seal_memfds(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
@@ -127,10 +131,13 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 		 (unsigned long long)((crl_now_ns() - t0) / 1000000));
 	if (!o->detach) {
 		rst_release_objects(&ctx);
+		rst_tty_foreground(&ctx, true);
 		r = wait_root(&ctx, ret_status);
+		rst_tty_foreground(&ctx, false);
 	}
 out:
 	rst_release_objects(&ctx);
+	rst_free_files(&ctx);
 	rst_free_images(&ctx);
 	close(ctx.dirfd);
 	return r;

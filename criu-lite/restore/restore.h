@@ -6,6 +6,8 @@
  *              them; kill them all if the restore fails
  *   objects.c  files (opened, identity checked) and shared objects (created
  *              by their first user, reopened by the others through map_files)
+ *   files.c    file descriptors: descriptions created once and shared again,
+ *              pipes with their data, unix sockets with their queues
  *   mm.c       the address space of a task, driven by remote syscalls
  *   core.c     signals, rseq, creds and the rest; registers last
  *   restore.c  the order of it all
@@ -18,6 +20,7 @@
 #include <sys/types.h>
 
 #include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
 #include "files.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -25,6 +28,7 @@
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
 
+#include "crl/image.h"
 #include "crl/pages.h"
 #include "crl/rsys.h"
 #include "tool.h"
@@ -51,6 +55,35 @@ struct rst_task {
 	uint64_t boot;           /* bootstrap area: a syscall instruction + scratch */
 	int memfd;               /* /proc/PID/mem, for writes into read-only memory */
 	int *obj_fds;            /* [2 * id + rw]: an fd of the object in the task, or -1 */
+
+	FdEntry **fds;           /* fdinfo-PID.img, sorted by fd */
+	size_t nr_fds, cap_fds;
+	int hold_base;           /* fds from here up hold things for a while */
+	int *holds;              /* ...which are closed when the tree is done */
+	size_t nr_holds, cap_holds;
+	pid_t *pidfd_of;         /* pidfds this task opened: of which pid... */
+	int *pidfd_fd;           /* ...at which fd */
+	size_t nr_pidfds, cap_pidfds;
+};
+
+/* An open file description, and where a restored one can be taken from. */
+struct rst_desc {
+	FileDescEntry *e;
+	pid_t owner;
+	int owner_fd;
+};
+
+struct rst_pipe {
+	PipeEntry *e;
+	pid_t owner;             /* the task holding the pipe's first ends */
+	int rfd, wfd;            /* there: the read and write ends (-1 when given away) */
+	bool r_used, w_used;     /* the pipe2 descriptions went to dumped ones */
+};
+
+struct rst_sock {
+	UnixSkEntry *e;
+	pid_t owner;
+	int fd;                  /* the socket in owner, once created */
 };
 
 struct rst_object {
@@ -64,6 +97,7 @@ struct rst_object {
 	bool created;
 	pid_t owner;
 	uint64_t owner_start, owner_end;
+	char reopen[96];         /* a /proc path that opens it, once it exists */
 	int ghost_fd;            /* an unlinked file recreated by criu-lite */
 };
 
@@ -76,9 +110,21 @@ struct rst_ctx {
 	struct rst_object *objects; /* by id - 1 */
 	size_t nr_objects;
 	struct rst_shared *shared;  /* shared with the stubs while the tree is built */
+	struct rst_desc *descs;     /* by id - 1 */
+	size_t nr_descs, cap_descs;
+	struct rst_pipe *pipes;
+	size_t nr_pipes, cap_pipes;
+	struct rst_sock *socks;
+	size_t nr_socks, cap_socks;
+	bool has_tty;
 };
 
 /* images.c */
+/* Read every record of an image; fn takes ownership of each and explains a
+ * refusal in why (the caller names the file and the record). */
+int rst_read_all(struct rst_ctx *ctx, enum crl_img_kind kind, uint32_t id,
+		 int (*fn)(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len),
+		 void *arg, bool optional);
 int rst_load_images(struct rst_ctx *ctx);
 void rst_free_images(struct rst_ctx *ctx);
 struct rst_object *rst_object(struct rst_ctx *ctx, uint32_t id);
@@ -98,7 +144,22 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 void rst_object_mapped(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma);
 int rst_close_object_fds(struct rst_ctx *ctx, struct rst_task *t);
 int rst_seal_memfds(struct rst_ctx *ctx);
+/* An fd in task t of shared object id (created there if it is the first
+ * user), opened with flags. */
+int rst_object_open(struct rst_ctx *ctx, struct rst_task *t, uint32_t id, int flags, int *ret_fd);
 void rst_release_objects(struct rst_ctx *ctx);
+
+/* files.c */
+/* Move fd of task t up to its holding range (kept until the tree is
+ * done); *ret_fd is its new number. */
+int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd);
+int rst_load_files(struct rst_ctx *ctx);
+void rst_free_files(struct rst_ctx *ctx);
+/* Every fd of every task (the whole tree at once: a description may be
+ * created in one task and taken by others). */
+int rst_restore_files(struct rst_ctx *ctx);
+/* Hand the terminal to the restored job, and take it back. */
+void rst_tty_foreground(struct rst_ctx *ctx, bool to_tree);
 
 /* mm.c */
 int rst_task_mm(struct rst_ctx *ctx, struct rst_task *t);

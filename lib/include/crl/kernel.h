@@ -19,4 +19,12 @@ int crl_map_files_open(pid_t pid, unsigned long start, unsigned long end, int fl
 /* The link text ("/path (deleted)", "/memfd:name (deleted)"...). */
 int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len);
 
+/* pidfd_open(2), pidfd_getfd(2): a dup of another process's fd, sharing
+ * its open file description. Return the fd or -errno. */
+int crl_pidfd_open(pid_t pid);
+int crl_pidfd_getfd(int pidfd, int fd);
+/* kcmp(KCMP_FILE): 0 when fd1 of pid1 and fd2 of pid2 are one open file
+ * description, 1 or 2 to order them otherwise, -errno on failure. */
+int crl_kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2);
+
 #endif

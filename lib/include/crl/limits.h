@@ -13,5 +13,6 @@
 #define CRL_MAX_GROUPS 65536
 #define CRL_MAX_OBJECT_SIZE (1ULL << 46) /* 64 TiB */
 #define CRL_SIGINFO_SIZE 128
+#define CRL_MAX_FD (1u << 20)             /* NR_OPEN */
 
 #endif

@@ -1,0 +1,725 @@
+/*
+ * File descriptors: every fd of every task, and the open file descriptions
+ * behind them.
+ *
+ * Two fds (in one task or two) that share a description, by dup() or by
+ * fork(), are found with kcmp(KCMP_FILE) among the fds of the same inode,
+ * and recorded as one description, so the restore shares it again.
+ *
+ * Pipes and FIFOs are read without taking anything out of them: criu-lite
+ * opens a reader on the pipe through /proc/PID/fd/N and tee()s its buffers
+ * into a pipe of its own. Unix sockets are described by unix_diag (lib/nl.c)
+ * and their queues are peeked at with SO_PEEK_OFF, on a copy of the socket
+ * taken with pidfd_getfd(). With --leave-running every byte stays where it
+ * was.
+ *
+ * What cannot be restored is refused here, naming the task, the fd and what
+ * it is.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include "fdinfo.pb-c.h"
+
+#include "crl/image.h"
+#include "crl/kernel.h"
+#include "crl/log.h"
+#include "crl/nl.h"
+#include "dump.h"
+
+#define PEEK_BUF (256u << 10)
+
+struct dump_desc {
+	uint32_t id;
+	FdKind kind;
+	pid_t pid;              /* an fd that holds it, for kcmp and reading */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint32_t flags;
+	uint64_t pos;
+	uint32_t object_id;
+	char *path;
+	uint64_t rdev;
+	uint32_t pipe_id;
+	uint32_t sk_id;
+};
+
+struct dump_pipe {
+	uint32_t id;
+	uint64_t ino;
+	pid_t pid;
+	int fd;
+};
+
+struct dump_sock {
+	uint32_t id;
+	struct crl_unix_sk diag;
+	pid_t pid;
+	int fd;
+};
+
+struct dump_files {
+	struct dump_desc *descs;
+	size_t nr_descs, cap_descs;
+	struct dump_pipe *pipes;
+	size_t nr_pipes, cap_pipes;
+	struct dump_sock *socks;
+	size_t nr_socks, cap_socks;
+	struct crl_unix_table diag;
+	bool have_diag;
+};
+
+int dump_files_new(struct dump_files **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+void dump_files_free(struct dump_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nr_descs; i++)
+		free(f->descs[i].path);
+	free(f->descs);
+	free(f->pipes);
+	free(f->socks);
+	crl_unix_table_free(&f->diag);
+	free(f);
+}
+
+static int refuse_fd(const struct dump_task *t, int fd, const char *link, const char *what)
+{
+	return log_error_errno(-EOPNOTSUPP, "task %d (%s): fd %d (%s) is %s; not supported", t->pid,
+			       t->stat.comm, fd, link, what);
+}
+
+/* "pos:" and "flags:" of /proc/PID/fdinfo/N. */
+static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64], *p;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	r = crl_read_file(path, &text, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(text, "pos:");
+	*pos = p ? strtoull(p + 4, NULL, 10) : 0;
+	p = strstr(text, "flags:");
+	if (!p)
+		return -EINVAL;
+	*flags = strtoul(p + 6, NULL, 8);
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int list_fds(pid_t pid, int **ret, size_t *ret_nr)
+{
+	_cleanup_free_ int *fds = NULL;
+	size_t nr = 0, cap = 0;
+	struct dirent *de;
+	char path[64];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return negative_errno();
+	while ((de = readdir(d))) {
+		uint64_t fd;
+
+		if (crl_parse_u64(de->d_name, 10, &fd) < 0)
+			continue;
+		if (GROW(fds, cap, nr + 1) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		fds[nr++] = fd;
+	}
+	closedir(d);
+	qsort(fds, nr, sizeof(*fds), cmp_int);
+	*ret = TAKE_PTR(fds);
+	*ret_nr = nr;
+	return 0;
+}
+
+/* The description this fd shares with one seen before, if any. */
+static int find_desc(struct dump_files *f, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id)
+{
+	for (size_t i = 0; i < f->nr_descs; i++) {
+		const struct dump_desc *d = &f->descs[i];
+		int r;
+
+		if (d->dev != st->st_dev || d->ino != st->st_ino)
+			continue;
+		r = crl_kcmp_file(d->pid, d->fd, pid, fd);
+		if (r < 0)
+			return log_error_errno(r, "kcmp of fd %d of task %d with fd %d of task %d: %m", fd, pid,
+					       d->fd, d->pid);
+		if (r == 0) {
+			*ret_id = d->id;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int pipe_id(struct dump_files *f, uint64_t ino, pid_t pid, int fd, uint32_t *ret)
+{
+	for (size_t i = 0; i < f->nr_pipes; i++)
+		if (f->pipes[i].ino == ino) {
+			*ret = f->pipes[i].id;
+			return 0;
+		}
+	if (GROW(f->pipes, f->cap_pipes, f->nr_pipes + 1) < 0)
+		return -ENOMEM;
+	f->pipes[f->nr_pipes] = (struct dump_pipe){ f->nr_pipes + 1, ino, pid, fd };
+	*ret = ++f->nr_pipes;
+	return 0;
+}
+
+static bool is_tty(dev_t rdev)
+{
+	unsigned maj = major(rdev), min = minor(rdev);
+
+	return (maj >= 136 && maj <= 143) || maj == 4 || (maj == 5 && min != 2);
+}
+
+/* A unix socket of the tree: what unix_diag says of it, checked. */
+static int add_socket(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
+		      uint64_t ino, uint32_t *ret)
+{
+	struct dump_files *f = ctx->files;
+	const struct crl_unix_sk *s;
+	int r;
+
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (f->socks[i].diag.ino == ino) {
+			*ret = f->socks[i].id;
+			return 0;
+		}
+	if (!f->have_diag) {
+		r = crl_unix_diag_all(&f->diag);
+		if (r < 0)
+			return log_error_errno(r, "cannot list unix sockets with sock_diag: %m");
+		f->have_diag = true;
+	}
+	s = crl_unix_find(&f->diag, ino);
+	if (!s) {
+		_cleanup_close_ int pidfd = crl_pidfd_open(t->pid), sk = -1;
+		int domain = -1;
+		socklen_t len = sizeof(domain);
+
+		if (pidfd >= 0)
+			sk = crl_pidfd_getfd(pidfd, fd);
+		if (sk >= 0)
+			getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+		return refuse_fd(t, fd, link,
+				 domain == AF_INET ? "an IPv4 socket" :
+				 domain == AF_INET6 ? "an IPv6 socket" :
+				 domain == AF_NETLINK ? "a netlink socket" :
+				 domain == AF_PACKET ? "a packet socket" : "a socket of another family than unix");
+	}
+	if (s->nr_icons)
+		return refuse_fd(t, fd, link, "a listening unix socket with connections not yet accepted");
+	if (GROW(f->socks, f->cap_socks, f->nr_socks + 1) < 0)
+		return -ENOMEM;
+	f->socks[f->nr_socks] = (struct dump_sock){ .id = f->nr_socks + 1, .diag = *s, .pid = t->pid, .fd = fd };
+	*ret = ++f->nr_socks;
+	return 0;
+}
+
+/* Fill a new description for fd from what it is. */
+static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
+		    const struct stat *st, struct dump_desc *d)
+{
+	char src[64];
+	int r;
+
+	snprintf(src, sizeof(src), "/proc/%d/fd/%d", t->pid, fd);
+	if (!strncmp(link, "anon_inode:", 11)) {
+		const char *what = link + 11;
+
+		return refuse_fd(t, fd, link,
+				 !strcmp(what, "[eventfd]") ? "an eventfd" :
+				 !strcmp(what, "[eventpoll]") ? "an epoll instance" :
+				 !strcmp(what, "[signalfd]") ? "a signalfd" :
+				 !strcmp(what, "[timerfd]") ? "a timerfd" :
+				 !strcmp(what, "inotify") ? "an inotify instance" :
+				 !strcmp(what, "[fanotify]") ? "a fanotify instance" :
+				 !strcmp(what, "[pidfd]") ? "a pidfd" :
+				 !strcmp(what, "[io_uring]") ? "an io_uring" :
+				 !strcmp(what, "[userfaultfd]") ? "a userfaultfd" :
+				 "a kernel object without a file (anon inode)");
+	}
+	if (!strncmp(link, "pidfd:", 6))
+		return refuse_fd(t, fd, link, "a pidfd");
+
+	if (S_ISSOCK(st->st_mode)) {
+		d->kind = FD_KIND__FD_UNIX;
+		return add_socket(ctx, t, fd, link, st->st_ino, &d->sk_id);
+	}
+	if (S_ISFIFO(st->st_mode)) {
+		if (!strncmp(link, "pipe:", 5)) {
+			d->kind = FD_KIND__FD_PIPE;
+		} else {
+			d->kind = FD_KIND__FD_FIFO;
+			if (link[0] != '/')
+				return refuse_fd(t, fd, link, "a FIFO without a path");
+			r = dump_objects_add_file(ctx->objects, link, st, &d->object_id);
+			if (r < 0)
+				return r;
+		}
+		return pipe_id(ctx->files, st->st_ino, t->pid, fd, &d->pipe_id);
+	}
+	if (S_ISCHR(st->st_mode)) {
+		struct stat now;
+
+		if (is_tty(st->st_rdev)) {
+			if (!ctx->opts->shell_job)
+				return refuse_fd(t, fd, link, "a terminal: dump with --shell-job to reconnect it "
+							      "to the terminal of the restore");
+			d->kind = FD_KIND__FD_TTY;
+		} else if (major(st->st_rdev) == 1 &&
+			   (minor(st->st_rdev) == 3 || minor(st->st_rdev) == 5 || minor(st->st_rdev) == 7 ||
+			    minor(st->st_rdev) == 8 || minor(st->st_rdev) == 9)) {
+			d->kind = FD_KIND__FD_CHR; /* null, zero, full, random, urandom: no state */
+		} else if (major(st->st_rdev) == 5 && minor(st->st_rdev) == 2) {
+			return refuse_fd(t, fd, link, "a pseudo-terminal master");
+		} else {
+			return refuse_fd(t, fd, link, "a character device with state criu-lite cannot save");
+		}
+		if (link[0] != '/' || stat(link, &now) < 0 || now.st_rdev != st->st_rdev)
+			return refuse_fd(t, fd, link, "a device whose path no longer names it");
+		d->path = strdup(link);
+		d->rdev = st->st_rdev;
+		return d->path ? 0 : -ENOMEM;
+	}
+	if (S_ISREG(st->st_mode) && st->st_dev == ctx->shm_dev) {
+		_cleanup_free_ char *name = NULL;
+		size_t len = strlen(link);
+
+		if (strncmp(link, "/memfd:", 7))
+			return refuse_fd(t, fd, link, "an internal shared-memory file");
+		if (len > 10 && !strcmp(link + len - 10, " (deleted)"))
+			len -= 10;
+		name = strndup(link + 7, len - 7);
+		if (!name)
+			return -ENOMEM;
+		d->kind = FD_KIND__FD_MEMFD;
+		return dump_objects_add_shmem(ctx->objects, SHMEM_KIND__SHMEM_MEMFD, name, st, t->pid, src,
+					      &d->object_id);
+	}
+	if (S_ISREG(st->st_mode) && st->st_nlink == 0) {
+		_cleanup_free_ char *name = strdup(link);
+		size_t len;
+
+		if (!name)
+			return -ENOMEM;
+		len = strlen(name);
+		if (len > 10 && !strcmp(name + len - 10, " (deleted)"))
+			name[len - 10] = '\0';
+		if (name[0] != '/')
+			return refuse_fd(t, fd, link, "an unlinked file without a path");
+		d->kind = FD_KIND__FD_UNLINKED;
+		return dump_objects_add_shmem(ctx->objects, SHMEM_KIND__SHMEM_UNLINKED, name, st, t->pid, src,
+					      &d->object_id);
+	}
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
+		struct stat now;
+
+		if (link[0] != '/' || stat(link, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+			return refuse_fd(t, fd, link, "a file whose path no longer leads to it");
+		d->kind = S_ISDIR(st->st_mode) ? FD_KIND__FD_DIR : FD_KIND__FD_REG;
+		return dump_objects_add_file(ctx->objects, link, st, &d->object_id);
+	}
+	return refuse_fd(t, fd, link, "of a kind criu-lite does not know");
+}
+
+int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct dump_files *f = ctx->files;
+	_cleanup_free_ int *fds = NULL;
+	struct crl_img *img = NULL;
+	size_t nr = 0;
+	int r;
+
+	r = list_fds(t->pid, &fds, &nr);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot list its fds: %m", t->pid);
+	r = crl_img_open(ctx->stagefd, CRL_IMG_FDINFO, t->pid, CRL_IMG_WRITE, &img);
+	if (r < 0)
+		return log_error_errno(r, "cannot create fdinfo-%d.img: %m", t->pid);
+	for (size_t i = 0; i < nr && r >= 0; i++) {
+		FdEntry e = FD_ENTRY__INIT;
+		char path[64], link[PATH_MAX];
+		struct stat st;
+		uint32_t flags = 0, id = 0;
+		uint64_t pos = 0;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fds[i]);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0 || stat(path, &st) < 0 || read_fdinfo(t->pid, fds[i], &pos, &flags) < 0) {
+			r = log_error_errno(negative_errno(), "task %d: cannot inspect fd %d: %m", t->pid, fds[i]);
+			break;
+		}
+		link[n] = '\0';
+		r = find_desc(f, t->pid, fds[i], &st, &id);
+		if (r == 0) {
+			struct dump_desc d = { .id = f->nr_descs + 1, .pid = t->pid, .fd = fds[i],
+					       .dev = st.st_dev, .ino = st.st_ino,
+					       .flags = flags & ~O_CLOEXEC, .pos = pos };
+
+			r = describe(ctx, t, fds[i], link, &st, &d);
+			if (r >= 0 && GROW(f->descs, f->cap_descs, f->nr_descs + 1) < 0)
+				r = -ENOMEM;
+			if (r < 0) {
+				free(d.path);
+				break;
+			}
+			f->descs[f->nr_descs++] = d;
+			id = d.id;
+		}
+		if (r < 0)
+			break;
+		e.fd = fds[i];
+		e.desc_id = id;
+		e.cloexec = !!(flags & O_CLOEXEC);
+		r = crl_img_write(img, &e.base);
+	}
+	if (r < 0) {
+		crl_img_close(img);
+		return r;
+	}
+	r = crl_img_close(img);
+	if (r < 0)
+		return log_error_errno(r, "cannot write fdinfo-%d.img: %m", t->pid);
+	return 0;
+}
+
+/* The unread bytes of a pipe, copied with tee(): they stay in the pipe. */
+static int peek_pipe(const struct dump_pipe *p, PipeEntry *e, void **ret_buf)
+{
+	_cleanup_close_ int rfd = -1;
+	int helper[2] = { -1, -1 }, size;
+	char path[64];
+	void *buf;
+	ssize_t n;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->pid, p->fd);
+	/* A reader of our own on the same pipe (O_NONBLOCK: never waits for
+	 * a writer). */
+	rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (rfd < 0)
+		return log_error_errno(negative_errno(), "pipe %llu: cannot open it through %s: %m",
+				       (unsigned long long)p->ino, path);
+	size = fcntl(rfd, F_GETPIPE_SZ);
+	if (size < 0)
+		return log_error_errno(negative_errno(), "pipe %llu: F_GETPIPE_SZ: %m", (unsigned long long)p->ino);
+	e->size = size;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	if (pipe2(helper, O_CLOEXEC | O_NONBLOCK) < 0 || fcntl(helper[1], F_SETPIPE_SZ, size) < size) {
+		r = log_error_errno(negative_errno(), "cannot make a pipe of %d bytes to copy pipe %llu: %m",
+				    size, (unsigned long long)p->ino);
+		goto out;
+	}
+	n = tee(rfd, helper[1], size, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno != EAGAIN) {
+		r = log_error_errno(negative_errno(), "pipe %llu: tee: %m", (unsigned long long)p->ino);
+		goto out;
+	}
+	for (ssize_t got = 0; n > 0 && got < n;) {
+		ssize_t k = read(helper[0], (char *)buf + got, n - got);
+
+		if (k <= 0) {
+			r = log_error_errno(k < 0 ? negative_errno() : -EIO, "pipe %llu: cannot read the copy: %m",
+					    (unsigned long long)p->ino);
+			goto out;
+		}
+		got += k;
+	}
+	if (n > 0) {
+		e->has_data = true;
+		e->data.len = n;
+		e->data.data = buf;
+	}
+out:
+	if (helper[0] >= 0)
+		close(helper[0]);
+	if (helper[1] >= 0)
+		close(helper[1]);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	return 0;
+}
+
+/* The messages queued to a socket, peeked at from a copy of it: the peek
+ * offset walks through the queue without taking anything from it, and is
+ * put back afterwards. */
+struct queue {
+	ProtobufCBinaryData *msgs;
+	size_t nr, cap;
+};
+
+static void queue_free(struct queue *q)
+{
+	for (size_t i = 0; i < q->nr; i++)
+		free(q->msgs[i].data);
+	free(q->msgs);
+}
+
+static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
+{
+	_cleanup_free_ char *buf = malloc(PEEK_BUF);
+	int saved = -1, zero = 0, empties = 0, r = 0;
+	socklen_t len = sizeof(saved);
+
+	if (!buf)
+		return -ENOMEM;
+	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0 ||
+	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
+	for (;;) {
+		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = { buf, PEEK_BUF };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		bool rights = false;
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				r = log_error_errno(negative_errno(), "task %d fd %d: peeking at the queue: %m",
+						    s->pid, s->fd);
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(c);
+				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t k = 0; k < nfd; k++)
+					close(fds[k]);
+				rights = true;
+			}
+		if (rights) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a message queued to this socket carries "
+							 "file descriptors; not supported",
+					    s->pid, s->fd);
+			break;
+		}
+		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a queued message is larger than %u bytes; "
+							 "not supported",
+					    s->pid, s->fd, PEEK_BUF);
+			break;
+		}
+		if (n == 0) {
+			/* A stream at end of file, or an empty datagram: the
+			 * peek offset cannot step over the latter. */
+			if (s->diag.type == SOCK_STREAM || ++empties > 1)
+				break;
+		}
+		if (GROW(q->msgs, q->cap, q->nr + 1) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		q->msgs[q->nr].data = malloc(n ? n : 1);
+		if (!q->msgs[q->nr].data) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(q->msgs[q->nr].data, buf, n);
+		q->msgs[q->nr++].len = n;
+		if (n == 0)
+			break;
+	}
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
+		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
+				    s->fd);
+	return r;
+}
+
+static uint32_t sock_id_of(const struct dump_files *f, uint64_t ino)
+{
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (f->socks[i].diag.ino == ino)
+			return f->socks[i].id;
+	return 0;
+}
+
+static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct crl_img *img)
+{
+	const struct crl_unix_sk *d = &s->diag;
+	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
+	_cleanup_close_ int pidfd = -1, sk = -1;
+	struct queue q = { 0 };
+	struct sockaddr_un peer;
+	socklen_t plen = sizeof(peer), olen;
+	int v, r;
+
+	pidfd = crl_pidfd_open(s->pid);
+	sk = pidfd < 0 ? pidfd : crl_pidfd_getfd(pidfd, s->fd);
+	if (sk < 0)
+		return log_error_errno(sk, "task %d fd %d: cannot take a copy of the socket: %m", s->pid, s->fd);
+	e.id = s->id;
+	e.ino = d->ino;
+	e.type = d->type;
+	e.state = d->state;
+	if (d->name_len) {
+		e.has_name = true;
+		e.name.data = (uint8_t *)d->name;
+		e.name.len = d->name_len;
+	}
+	if (d->peer_ino) {
+		e.peer_id = sock_id_of(ctx->files, d->peer_ino);
+		e.has_peer_id = e.peer_id != 0;
+		if (!e.peer_id) {
+			/* Connected to a socket no task of the tree holds. */
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d fd %d: unix socket connected to a socket outside the "
+					       "tree; not supported",
+					       s->pid, s->fd);
+		}
+		if (getpeername(sk, (struct sockaddr *)&peer, &plen) == 0 &&
+		    plen > offsetof(struct sockaddr_un, sun_path)) {
+			e.has_peer_name = true;
+			e.peer_name.data = (uint8_t *)peer.sun_path;
+			e.peer_name.len = plen - offsetof(struct sockaddr_un, sun_path);
+		}
+	}
+	if (d->state == TCP_LISTEN) {
+		e.has_backlog = true;
+		e.backlog = d->wqueue;
+	}
+	e.has_shutdown = d->shutdown != 0;
+	e.shutdown = d->shutdown;
+	if (d->has_vfs) {
+		struct stat st;
+
+		e.has_vfs_dev = e.has_vfs_ino = true;
+		e.vfs_dev = d->vfs_dev;
+		e.vfs_ino = d->vfs_ino;
+		if (d->name_len && d->name[0] && stat(d->name, &st) == 0 && st.st_ino == d->vfs_ino) {
+			e.has_vfs_mode = true;
+			e.vfs_mode = st.st_mode & 07777;
+		}
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &olen) == 0) {
+		e.has_rcvbuf = true;
+		e.rcvbuf = v;
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_SNDBUF, &v, &olen) == 0) {
+		e.has_sndbuf = true;
+		e.sndbuf = v;
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &v, &olen) == 0 && v) {
+		e.has_passcred = true;
+		e.passcred = true;
+	}
+	if (d->state != TCP_LISTEN) {
+		r = peek_socket(s, sk, &q);
+		if (r < 0) {
+			queue_free(&q);
+			return r;
+		}
+		e.n_queue = q.nr;
+		e.queue = q.msgs;
+	}
+	r = crl_img_write(img, &e.base);
+	queue_free(&q);
+	if (r < 0)
+		return log_error_errno(r, "unixsk.img: %s", crl_img_error(img));
+	return 0;
+}
+
+int dump_files_write(struct dump_ctx *ctx)
+{
+	struct dump_files *f = ctx->files;
+	struct crl_img *descs = NULL, *pipes = NULL, *socks = NULL;
+	int r;
+
+	r = crl_img_open(ctx->stagefd, CRL_IMG_FILEDESC, 0, CRL_IMG_WRITE, &descs);
+	if (r >= 0)
+		r = crl_img_open(ctx->stagefd, CRL_IMG_PIPES, 0, CRL_IMG_WRITE, &pipes);
+	if (r >= 0)
+		r = crl_img_open(ctx->stagefd, CRL_IMG_UNIXSK, 0, CRL_IMG_WRITE, &socks);
+	if (r < 0)
+		r = log_error_errno(r, "cannot create the file images: %m");
+	for (size_t i = 0; i < f->nr_descs && r >= 0; i++) {
+		const struct dump_desc *d = &f->descs[i];
+		FileDescEntry e = FILE_DESC_ENTRY__INIT;
+
+		e.id = d->id;
+		e.kind = d->kind;
+		e.flags = d->flags;
+		e.has_pos = true;
+		e.pos = d->pos;
+		e.has_object_id = d->object_id != 0;
+		e.object_id = d->object_id;
+		e.path = d->path;
+		e.has_rdev = d->rdev != 0;
+		e.rdev = d->rdev;
+		e.has_pipe_id = d->pipe_id != 0;
+		e.pipe_id = d->pipe_id;
+		e.has_sk_id = d->sk_id != 0;
+		e.sk_id = d->sk_id;
+		r = crl_img_write(descs, &e.base);
+	}
+	for (size_t i = 0; i < f->nr_pipes && r >= 0; i++) {
+		PipeEntry e = PIPE_ENTRY__INIT;
+		void *buf = NULL;
+
+		e.id = f->pipes[i].id;
+		e.ino = f->pipes[i].ino;
+		r = peek_pipe(&f->pipes[i], &e, &buf);
+		if (r >= 0)
+			r = crl_img_write(pipes, &e.base);
+		free(buf);
+	}
+	for (size_t i = 0; i < f->nr_socks && r >= 0; i++)
+		r = dump_socket(ctx, &f->socks[i], socks);
+	if (r >= 0) {
+		r = crl_img_close(descs);
+		descs = NULL;
+		if (r >= 0) {
+			r = crl_img_close(pipes);
+			pipes = NULL;
+		}
+		if (r >= 0) {
+			r = crl_img_close(socks);
+			socks = NULL;
+		}
+		if (r < 0)
+			r = log_error_errno(r, "cannot write the file images: %m");
+	}
+	crl_img_close(descs);
+	crl_img_close(pipes);
+	crl_img_close(socks);
+	return r;
+}

@@ -1,0 +1,754 @@
+/*
+ * File descriptors, for the whole tree at once.
+ *
+ * Each dumped open file description is created once, in the first task (in
+ * tree order, then fd order) that has an fd of it; every other fd of it, in
+ * that task or another, takes that very description with pidfd_getfd() run
+ * in its task, so one offset and one set of flags are shared again, as
+ * before the dump.
+ *
+ * A task's old fds are all closed first; new fds are made at the lowest free
+ * number and moved to their dumped number with dup3(). Things that must live
+ * until the tree is done (the other end of a new pipe, a socket of a pair
+ * another task will take, a pidfd) are moved up to a holding range above
+ * every dumped fd, and closed at the end.
+ *
+ * Pipes get their unread bytes back through a writer criu-lite opens on the
+ * new pipe. Unix sockets are made by kind: a connected pair with
+ * socketpair(); a listening or bound socket with bind() (and listen()); a
+ * datagram socket connected to a named one with connect(), once every
+ * socket is bound. Their queued messages are then sent again from the peer,
+ * or to the socket's name, in their order; shutdowns last.
+ */
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+
+#include "crl/kernel.h"
+#include "crl/log.h"
+#include "restore.h"
+
+#define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
+
+/* --- reading -------------------------------------------------------- */
+
+static int add_desc(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len)
+{
+	FileDescEntry *e = (FileDescEntry *)m;
+
+	if (GROW(ctx->descs, ctx->cap_descs, ctx->nr_descs + 1) < 0) {
+		FREE_MSG(e);
+		return -ENOMEM;
+	}
+	ctx->descs[ctx->nr_descs++] = (struct rst_desc){ .e = e };
+	if (e->id != ctx->nr_descs) {
+		snprintf(why, len, "description %u out of order", e->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int add_pipe(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len)
+{
+	PipeEntry *e = (PipeEntry *)m;
+
+	if (GROW(ctx->pipes, ctx->cap_pipes, ctx->nr_pipes + 1) < 0) {
+		FREE_MSG(e);
+		return -ENOMEM;
+	}
+	ctx->pipes[ctx->nr_pipes++] = (struct rst_pipe){ .e = e, .rfd = -1, .wfd = -1 };
+	if (e->id != ctx->nr_pipes) {
+		snprintf(why, len, "pipe %u out of order", e->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int add_sock(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len)
+{
+	UnixSkEntry *e = (UnixSkEntry *)m;
+
+	if (GROW(ctx->socks, ctx->cap_socks, ctx->nr_socks + 1) < 0) {
+		FREE_MSG(e);
+		return -ENOMEM;
+	}
+	ctx->socks[ctx->nr_socks++] = (struct rst_sock){ .e = e, .fd = -1 };
+	if (e->id != ctx->nr_socks) {
+		snprintf(why, len, "socket %u out of order", e->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int add_fd(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *why, size_t len)
+{
+	struct rst_task *t = arg;
+	FdEntry *e = (FdEntry *)m;
+
+	if (GROW(t->fds, t->cap_fds, t->nr_fds + 1) < 0) {
+		FREE_MSG(e);
+		return -ENOMEM;
+	}
+	t->fds[t->nr_fds++] = e;
+	if (t->nr_fds > 1 && e->fd <= t->fds[t->nr_fds - 2]->fd) {
+		snprintf(why, len, "fd %u is not after fd %u", e->fd, t->fds[t->nr_fds - 2]->fd);
+		return -EBADMSG;
+	}
+	if (e->desc_id > ctx->nr_descs) {
+		snprintf(why, len, "fd %u names description %u, which is not in filedesc.img", e->fd, e->desc_id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Each description names things of the right kind. */
+static int check_desc(struct rst_ctx *ctx, const FileDescEntry *e)
+{
+	struct rst_object *o = e->has_object_id ? rst_object(ctx, e->object_id) : NULL;
+	const char *bad = NULL;
+
+	switch (e->kind) {
+	case FD_KIND__FD_REG:
+	case FD_KIND__FD_DIR:
+		if (!o || !o->file)
+			bad = "a file that is not in files.img";
+		break;
+	case FD_KIND__FD_FIFO:
+		if (!o || !o->file)
+			bad = "a FIFO whose path is not in files.img";
+		/* fall through */
+	case FD_KIND__FD_PIPE:
+		if (e->pipe_id > ctx->nr_pipes)
+			bad = "a pipe that is not in pipes.img";
+		break;
+	case FD_KIND__FD_MEMFD:
+		if (!o || !o->shmem || o->shmem->kind != SHMEM_KIND__SHMEM_MEMFD)
+			bad = "a memfd that is not in shmem.img";
+		break;
+	case FD_KIND__FD_UNLINKED:
+		if (!o || !o->shmem || o->shmem->kind != SHMEM_KIND__SHMEM_UNLINKED)
+			bad = "an unlinked file that is not in shmem.img";
+		break;
+	case FD_KIND__FD_UNIX:
+		if (e->sk_id > ctx->nr_socks)
+			bad = "a socket that is not in unixsk.img";
+		break;
+	case FD_KIND__FD_TTY:
+		ctx->has_tty = true;
+		break;
+	default:
+		break;
+	}
+	if (bad)
+		return log_error_errno(-EBADMSG, "%s/filedesc.img: description %u names %s", ctx->opts->dir,
+				       e->id, bad);
+	return 0;
+}
+
+int rst_load_files(struct rst_ctx *ctx)
+{
+	int r;
+
+	r = rst_read_all(ctx, CRL_IMG_FILEDESC, 0, add_desc, NULL, false);
+	if (r >= 0)
+		r = rst_read_all(ctx, CRL_IMG_PIPES, 0, add_pipe, NULL, false);
+	if (r >= 0)
+		r = rst_read_all(ctx, CRL_IMG_UNIXSK, 0, add_sock, NULL, false);
+	for (size_t i = 0; i < ctx->nr_descs && r >= 0; i++)
+		r = check_desc(ctx, ctx->descs[i].e);
+	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++)
+		if (ctx->socks[i].e->peer_id > ctx->nr_socks)
+			r = log_error_errno(-EBADMSG, "%s/unixsk.img: socket %u: its peer %u is not in the dump",
+					    ctx->opts->dir, ctx->socks[i].e->id, ctx->socks[i].e->peer_id);
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
+		r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
+	return r;
+}
+
+void rst_free_files(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_descs; i++)
+		FREE_MSG(ctx->descs[i].e);
+	for (size_t i = 0; i < ctx->nr_pipes; i++)
+		FREE_MSG(ctx->pipes[i].e);
+	for (size_t i = 0; i < ctx->nr_socks; i++)
+		FREE_MSG(ctx->socks[i].e);
+	free(ctx->descs);
+	free(ctx->pipes);
+	free(ctx->socks);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; k < t->nr_fds; k++)
+			FREE_MSG(t->fds[k]);
+		free(t->fds);
+		free(t->holds);
+		free(t->pidfd_of);
+		free(t->pidfd_fd);
+	}
+}
+
+/* --- fds in a task ---------------------------------------------------- */
+
+int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd)
+{
+	long ret;
+	int r;
+
+	if (fd >= t->hold_base) {
+		ret = fd; /* already out of the way */
+	} else {
+		r = RCALL(t, &ret, "moving an fd up", SYS_fcntl, fd, F_DUPFD_CLOEXEC, t->hold_base);
+		if (r >= 0)
+			r = RCALL(t, NULL, "close", SYS_close, fd);
+		if (r < 0)
+			return r;
+	}
+	if (GROW(t->holds, t->cap_holds, t->nr_holds + 1) < 0)
+		return -ENOMEM;
+	t->holds[t->nr_holds++] = ret;
+	*ret_fd = ret;
+	return 0;
+}
+
+/* A pidfd of pid in task t (kept in the holding range). */
+static int pidfd_in(struct rst_task *t, pid_t pid, int *ret_fd)
+{
+	long fd;
+	int r;
+
+	for (size_t i = 0; i < t->nr_pidfds; i++)
+		if (t->pidfd_of[i] == pid) {
+			*ret_fd = t->pidfd_fd[i];
+			return 0;
+		}
+	r = RCALL(t, &fd, "pidfd_open", SYS_pidfd_open, pid, 0);
+	if (r >= 0)
+		r = rst_hold_fd(t, fd, ret_fd);
+	if (r < 0)
+		return r;
+	if (GROW(t->pidfd_of, t->cap_pidfds, t->nr_pidfds + 1) < 0)
+		return -ENOMEM;
+	t->pidfd_fd = realloc(t->pidfd_fd, t->cap_pidfds * sizeof(int));
+	if (!t->pidfd_fd)
+		return -ENOMEM;
+	t->pidfd_of[t->nr_pidfds] = pid;
+	t->pidfd_fd[t->nr_pidfds++] = *ret_fd;
+	return 0;
+}
+
+/* A new fd in t for the very description fd of owner holds. */
+static int take(struct rst_task *t, pid_t owner, int fd, int *ret_fd)
+{
+	long ret;
+	int pidfd, r;
+
+	if (owner == t->pid) {
+		r = RCALL(t, &ret, "dup", SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+	} else {
+		r = pidfd_in(t, owner, &pidfd);
+		if (r >= 0)
+			r = RCALL(t, &ret, "pidfd_getfd", SYS_pidfd_getfd, pidfd, fd, 0);
+	}
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot take fd %d of task %d: %m", t->pid, fd, owner);
+	*ret_fd = ret;
+	return 0;
+}
+
+/* Put fd at its dumped number. */
+static int place(struct rst_task *t, int fd, int target, bool cloexec)
+{
+	int r;
+
+	if (fd == target)
+		return RCALL(t, NULL, "F_SETFD", SYS_fcntl, fd, F_SETFD, cloexec ? FD_CLOEXEC : 0);
+	r = RCALL(t, NULL, "dup3", SYS_dup3, fd, target, cloexec ? O_CLOEXEC : 0);
+	if (r >= 0)
+		r = RCALL(t, NULL, "close", SYS_close, fd);
+	return r;
+}
+
+/* Status flags of a description made by pipe2/socket, which take none. */
+static int set_status_flags(struct rst_task *t, int fd, uint32_t flags)
+{
+	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
+}
+
+static int remote_open_path(struct rst_task *t, const char *path, int flags, int *ret_fd)
+{
+	uint64_t addr;
+	long fd;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, path, strlen(path) + 1, &addr);
+	if (r >= 0)
+		r = RCALL(t, &fd, path, SYS_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* --- pipes ------------------------------------------------------------ */
+
+/* The pipe of a first description: made in t (a FIFO opened by path), its
+ * size set and its bytes written back. */
+static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, struct rst_pipe *p)
+{
+	_cleanup_close_ int w = -1;
+	char path[64];
+	uint64_t addr;
+	int r;
+
+	if (d->kind == FD_KIND__FD_FIFO) {
+		int fd;
+
+		/* O_RDWR never waits for the other side; the descriptions
+		 * proper are opened from this one. */
+		r = rst_object_open(ctx, t, d->object_id, O_RDWR | O_NONBLOCK, &fd);
+		if (r >= 0)
+			r = rst_hold_fd(t, fd, &p->rfd);
+		p->wfd = p->rfd;
+		p->r_used = p->w_used = true;
+	} else {
+		int ends[2];
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = crl_rsys_reserve(&t->rsys, sizeof(ends), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "pipe2", SYS_pipe2, addr, O_CLOEXEC);
+		if (r >= 0)
+			r = crl_mem_read(t->pid, addr, ends, sizeof(ends));
+		if (r >= 0)
+			r = rst_hold_fd(t, ends[0], &p->rfd);
+		if (r >= 0)
+			r = rst_hold_fd(t, ends[1], &p->wfd);
+	}
+	if (r < 0)
+		return r;
+	p->owner = t->pid;
+	r = RCALL(t, NULL, "F_SETPIPE_SZ", SYS_fcntl, p->wfd, F_SETPIPE_SZ, p->e->size);
+	if (r < 0 || !p->e->has_data || !p->e->data.len)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, p->wfd);
+	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (w < 0)
+		return log_error_errno(negative_errno(), "task %d: cannot open its new pipe to refill it: %m", t->pid);
+	r = crl_write_all(w, p->e->data.data, p->e->data.len);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot put %zu bytes back into pipe %u: %m", t->pid,
+				       p->e->data.len, p->e->id);
+	return 0;
+}
+
+static int open_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd)
+{
+	struct rst_pipe *p = &ctx->pipes[d->pipe_id - 1];
+	int mode = d->flags & O_ACCMODE, r;
+	char path[64];
+
+	if (!p->owner) {
+		r = make_pipe(ctx, t, d, p);
+		if (r < 0)
+			return r;
+	}
+	/* The two descriptions pipe2() made go to the first reading and
+	 * writing ones; any other is opened anew on the same pipe. */
+	if (d->kind == FD_KIND__FD_PIPE && mode == O_RDONLY && !p->r_used) {
+		p->r_used = true;
+		r = take(t, p->owner, p->rfd, ret_fd);
+	} else if (d->kind == FD_KIND__FD_PIPE && mode == O_WRONLY && !p->w_used) {
+		p->w_used = true;
+		r = take(t, p->owner, p->wfd, ret_fd);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->owner, mode == O_WRONLY ? p->wfd : p->rfd);
+		r = remote_open_path(t, path, mode | O_NONBLOCK, ret_fd);
+	}
+	if (r >= 0)
+		r = set_status_flags(t, *ret_fd, d->flags);
+	return r;
+}
+
+/* --- unix sockets ----------------------------------------------------- */
+
+static bool mutual(struct rst_ctx *ctx, const UnixSkEntry *e)
+{
+	return e->peer_id && ctx->socks[e->peer_id - 1].e->peer_id == e->id;
+}
+
+static socklen_t make_addr(const uint8_t *name, size_t len, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, name, MIN(len, sizeof(a->sun_path)));
+	return offsetof(struct sockaddr_un, sun_path) + MIN(len, sizeof(a->sun_path));
+}
+
+/* A path name must be free to bind: the socket file the dumped socket left
+ * behind is removed; anything else there stops the restore. */
+static int free_path(const UnixSkEntry *e)
+{
+	char path[110];
+	struct stat st;
+
+	if (!e->has_name || e->name.data[0] == '\0')
+		return 0;
+	snprintf(path, sizeof(path), "%.*s", (int)e->name.len, e->name.data);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
+	if (!S_ISSOCK(st.st_mode) || (e->has_vfs_ino && st.st_ino != e->vfs_ino))
+		return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
+	if (unlink(path) < 0)
+		return log_error_errno(negative_errno(), "socket %s: cannot remove the old socket file: %m", path);
+	return 0;
+}
+
+static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
+{
+	uint64_t addr;
+	int v, r = 0;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	/* The kernel doubles what it is given and reports the double. */
+	if (e->has_rcvbuf) {
+		v = e->rcvbuf / 2;
+		r = rst_put(t, &v, sizeof(v), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "SO_RCVBUFFORCE", SYS_setsockopt, fd, SOL_SOCKET, SO_RCVBUFFORCE, addr, sizeof(v));
+	}
+	if (r >= 0 && e->has_sndbuf) {
+		v = e->sndbuf / 2;
+		r = rst_put(t, &v, sizeof(v), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "SO_SNDBUFFORCE", SYS_setsockopt, fd, SOL_SOCKET, SO_SNDBUFFORCE, addr, sizeof(v));
+	}
+	if (r >= 0 && e->has_passcred && e->passcred) {
+		v = 1;
+		r = rst_put(t, &v, sizeof(v), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "SO_PASSCRED", SYS_setsockopt, fd, SOL_SOCKET, SO_PASSCRED, addr, sizeof(v));
+	}
+	return r;
+}
+
+static int make_socket(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct sockaddr_un a;
+	socklen_t alen;
+	uint64_t addr;
+	long fd;
+	int r;
+
+	if (mutual(ctx, e)) {
+		struct rst_sock *peer = &ctx->socks[e->peer_id - 1];
+		int sv[2];
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = crl_rsys_reserve(&t->rsys, sizeof(sv), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "socketpair", SYS_socketpair, AF_UNIX, e->type | SOCK_CLOEXEC, 0, addr);
+		if (r >= 0)
+			r = crl_mem_read(t->pid, addr, sv, sizeof(sv));
+		if (r >= 0)
+			r = rst_hold_fd(t, sv[0], &s->fd);
+		if (r >= 0)
+			r = rst_hold_fd(t, sv[1], &peer->fd);
+		if (r < 0)
+			return r;
+		s->owner = peer->owner = t->pid;
+		if (e->has_name || peer->e->has_name)
+			log_debug("sockets %u and %u are restored as a socket pair; their names are not", e->id,
+				  peer->e->id);
+		r = sock_options(t, s->fd, e);
+		return r < 0 ? r : sock_options(t, peer->fd, peer->e);
+	}
+
+	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC, 0);
+	if (r >= 0)
+		r = rst_hold_fd(t, fd, &s->fd);
+	if (r < 0)
+		return r;
+	s->owner = t->pid;
+	r = sock_options(t, s->fd, e);
+	if (r >= 0 && e->has_name) {
+		r = free_path(e);
+		alen = make_addr(e->name.data, e->name.len, &a);
+		crl_rsys_scratch_reset(&t->rsys);
+		if (r >= 0)
+			r = rst_put(t, &a, alen, &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "bind", SYS_bind, s->fd, addr, alen);
+		if (r >= 0 && e->has_vfs_mode && e->name.data[0]) {
+			char path[110];
+
+			snprintf(path, sizeof(path), "%.*s", (int)e->name.len, e->name.data);
+			if (chmod(path, e->vfs_mode) < 0)
+				log_warn("socket %s: cannot give it mode %o: %m", path, e->vfs_mode);
+		}
+	}
+	if (r >= 0 && e->state == TCP_LISTEN)
+		r = RCALL(t, NULL, "listen", SYS_listen, s->fd, e->has_backlog ? e->backlog : 128);
+	return r;
+}
+
+static int open_socket(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd)
+{
+	struct rst_sock *s = &ctx->socks[d->sk_id - 1];
+	int r;
+
+	if (!s->owner) {
+		r = make_socket(ctx, t, s);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot recreate unix socket %u: %m", t->pid, s->e->id);
+	}
+	r = take(t, s->owner, s->fd, ret_fd);
+	if (r >= 0)
+		r = set_status_flags(t, *ret_fd, d->flags);
+	return r;
+}
+
+static struct rst_task *task_of(struct rst_ctx *ctx, pid_t pid)
+{
+	int i = rst_task_index(ctx, pid);
+
+	return i < 0 ? NULL : &ctx->tasks[i];
+}
+
+/* Datagram sockets connected to a named one, now that every name is bound. */
+static int connect_sockets(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+		const UnixSkEntry *peer;
+		struct rst_task *t;
+		struct sockaddr_un a;
+		socklen_t alen;
+		uint64_t addr;
+		int r;
+
+		if (!s->owner || !s->e->peer_id || mutual(ctx, s->e))
+			continue;
+		peer = ctx->socks[s->e->peer_id - 1].e;
+		if (!peer->has_name)
+			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
+							    "name to connect to again",
+					       s->e->id, peer->id);
+		t = task_of(ctx, s->owner);
+		alen = make_addr(peer->name.data, peer->name.len, &a);
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &a, alen, &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "connect", SYS_connect, s->fd, addr, alen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* criu-lite's own copy of a restored socket. */
+static int local_copy(pid_t owner, int fd)
+{
+	_cleanup_close_ int pidfd = crl_pidfd_open(owner);
+
+	if (pidfd < 0)
+		return pidfd;
+	return crl_pidfd_getfd(pidfd, fd);
+}
+
+/* Queued messages, sent again in order: by the peer of a pair, or to the
+ * socket's name. Then the shutdowns. */
+static int refill_sockets(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+		const UnixSkEntry *e = s->e;
+		_cleanup_close_ int sender = -1;
+		struct sockaddr_un a;
+		socklen_t alen = 0;
+
+		if (!s->owner || !e->n_queue)
+			continue;
+		if (mutual(ctx, e)) {
+			struct rst_sock *peer = &ctx->socks[e->peer_id - 1];
+
+			sender = local_copy(peer->owner, peer->fd);
+		} else if (e->has_name && !e->peer_id) {
+			sender = socket(AF_UNIX, e->type | SOCK_CLOEXEC, 0);
+			alen = make_addr(e->name.data, e->name.len, &a);
+		} else {
+			return log_error_errno(-EOPNOTSUPP, "unix socket %u: messages queued to it cannot be sent "
+							    "again (no peer in the tree, no name)",
+					       e->id);
+		}
+		if (sender < 0)
+			return log_error_errno(sender < 0 && errno ? negative_errno() : sender,
+					       "unix socket %u: cannot get a socket to send its queue from: %m", e->id);
+		for (size_t k = 0; k < e->n_queue; k++) {
+			const ProtobufCBinaryData *m = &e->queue[k];
+			ssize_t n;
+
+			if (e->type == SOCK_STREAM) {
+				/* Never wait: a full buffer would hang the restore. */
+				for (size_t done = 0; done < m->len; done += n) {
+					n = send(sender, m->data + done, m->len - done, MSG_DONTWAIT);
+					if (n <= 0)
+						return log_error_errno(n < 0 ? negative_errno() : -EIO,
+								       "unix socket %u: cannot queue %zu bytes again: %m",
+								       e->id, m->len);
+				}
+				continue;
+			}
+			n = alen ? sendto(sender, m->data, m->len, MSG_DONTWAIT, (struct sockaddr *)&a, alen)
+				 : send(sender, m->data, m->len, MSG_DONTWAIT);
+			if (n != (ssize_t)m->len)
+				return log_error_errno(n < 0 ? negative_errno() : -EIO,
+						       "unix socket %u: cannot queue message %zu again: %m", e->id, k);
+		}
+	}
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+		unsigned how = s->e->has_shutdown ? s->e->shutdown : 0;
+		int r;
+
+		if (!s->owner || !how)
+			continue;
+		r = RCALL(task_of(ctx, s->owner), NULL, "shutdown", SYS_shutdown, s->fd,
+			  how == 3 ? SHUT_RDWR : how == 1 ? SHUT_RD : SHUT_WR);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* --- the fd table ----------------------------------------------------- */
+
+/* criu-lite's terminal, for --shell-job. */
+static int tty_path(char *buf, size_t len)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (isatty(fd) && ttyname_r(fd, buf, len) == 0)
+			return 0;
+	return -ENOTTY;
+}
+
+static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd)
+{
+	int flags = d->flags & ~O_CLOEXEC, r;
+	char tty[PATH_MAX];
+	struct stat st;
+
+	switch (d->kind) {
+	case FD_KIND__FD_REG:
+	case FD_KIND__FD_DIR:
+	case FD_KIND__FD_MEMFD:
+	case FD_KIND__FD_UNLINKED:
+		r = rst_object_open(ctx, t, d->object_id, flags, ret_fd);
+		if (r >= 0 && d->pos)
+			r = RCALL(t, NULL, "lseek", SYS_lseek, *ret_fd, d->pos, SEEK_SET);
+		return r;
+	case FD_KIND__FD_CHR: {
+		char path[64];
+
+		r = remote_open_path(t, d->path, flags, ret_fd);
+		if (r < 0)
+			return r;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, *ret_fd);
+		if (stat(path, &st) < 0 || st.st_rdev != d->rdev)
+			return log_error_errno(-ESTALE, "task %d: %s is no longer the device it was", t->pid, d->path);
+		return 0;
+	}
+	case FD_KIND__FD_TTY:
+		r = tty_path(tty, sizeof(tty));
+		if (r < 0)
+			return log_error_errno(r, "task %d had a terminal; restore --shell-job needs one on "
+						  "criu-lite's standard input, output or error",
+					       t->pid);
+		return remote_open_path(t, tty, flags | O_NOCTTY, ret_fd);
+	case FD_KIND__FD_PIPE:
+	case FD_KIND__FD_FIFO:
+		return open_pipe(ctx, t, d, ret_fd);
+	case FD_KIND__FD_UNIX:
+		return open_socket(ctx, t, d, ret_fd);
+	default:
+		return log_error_errno(-EOPNOTSUPP, "description %u: kind %d cannot be restored", d->id, d->kind);
+	}
+}
+
+static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
+{
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		const FdEntry *f = t->fds[i];
+		struct rst_desc *d = &ctx->descs[f->desc_id - 1];
+		int fd, r;
+
+		if (d->owner)
+			r = take(t, d->owner, d->owner_fd, &fd);
+		else
+			r = open_desc(ctx, t, d->e, &fd);
+		if (r >= 0)
+			r = place(t, fd, f->fd, f->cloexec);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot restore fd %u: %m", t->pid, f->fd);
+		if (!d->owner) {
+			d->owner = t->pid;
+			d->owner_fd = f->fd;
+		}
+	}
+	return 0;
+}
+
+int rst_restore_files(struct rst_ctx *ctx)
+{
+	int r = 0;
+
+	if (ctx->has_tty && !ctx->opts->shell_job)
+		return log_error_errno(-EINVAL, "the dump holds terminals: restore it with --shell-job");
+
+	/* The stubs' fds are criu-lite's: none of them stays. */
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		t->hold_base = t->nr_fds ? (int)t->fds[t->nr_fds - 1]->fd + 1 : 0;
+		r = RCALL(t, NULL, "close_range", SYS_close_range, 0, ~0U, 0);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
+		r = restore_task_fds(ctx, &ctx->tasks[i]);
+	if (r >= 0)
+		r = connect_sockets(ctx);
+	if (r >= 0)
+		r = refill_sockets(ctx);
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; k < t->nr_holds && r >= 0; k++)
+			r = RCALL(t, NULL, "close", SYS_close, t->holds[k]);
+		t->nr_holds = 0;
+	}
+	return r;
+}
+
+void rst_tty_foreground(struct rst_ctx *ctx, bool to_tree)
+{
+	pid_t pgid = ctx->tasks[0].pstree->pgid;
+	sigset_t block, old;
+
+	if (!ctx->has_tty || !isatty(STDIN_FILENO) || rst_task_index(ctx, pgid) < 0)
+		return;
+	/* Giving the terminal away and taking it back from the background
+	 * would stop criu-lite with SIGTTOU. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (tcsetpgrp(STDIN_FILENO, to_tree ? pgid : getpgrp()) < 0)
+		log_warn("cannot hand the terminal to process group %d: %m", to_tree ? pgid : getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}

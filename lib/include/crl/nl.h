@@ -1,0 +1,37 @@
+/*
+ * Netlink queries, through libnl: the unix sockets of the network
+ * namespace as NETLINK_SOCK_DIAG (unix_diag) describes them.
+ */
+#ifndef CRL_NL_H
+#define CRL_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+struct crl_unix_sk {
+	uint64_t ino;
+	uint32_t type;          /* SOCK_STREAM... */
+	uint32_t state;         /* TCP_* as unix_diag reports */
+	uint64_t peer_ino;      /* 0: not connected */
+	char name[110];         /* sun_path bytes; name_len 0: unbound */
+	size_t name_len;        /* abstract names start with a NUL byte */
+	bool has_vfs;
+	uint64_t vfs_dev, vfs_ino;
+	uint32_t rqueue, wqueue; /* UNIX_DIAG_RQLEN; for a listener: pending and backlog */
+	uint32_t nr_icons;      /* connections waiting to be accepted */
+	uint32_t shutdown;      /* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
+	uint32_t uid;
+};
+
+struct crl_unix_table {
+	struct crl_unix_sk *sk;  /* sorted by ino */
+	size_t nr, cap;
+};
+
+/* Every unix socket of criu-lite's network namespace. Returns 0 or -errno. */
+int crl_unix_diag_all(struct crl_unix_table *ret);
+const struct crl_unix_sk *crl_unix_find(const struct crl_unix_table *t, uint64_t ino);
+void crl_unix_table_free(struct crl_unix_table *t);
+
+#endif
