@@ -136,6 +136,17 @@ int crl_page_writer_new(struct crl_img *pagemap, int pages_fd, pid_t pid, int me
 		free(w);
 		return -EINVAL;
 	}
+	/* Page data goes straight to the disk when the file system allows it
+	 * (O_DIRECT; every write here is page aligned): a dump does not
+	 * fill the page cache with a copy of the tree's memory, and the copy
+	 * is not slowed by allocating it. tmpfs refuses O_DIRECT: then the
+	 * page cache it is. */
+	{
+		int fl = fcntl(pages_fd, F_GETFL);
+
+		if (fl >= 0 && fcntl(pages_fd, F_SETFL, fl | O_DIRECT) < 0)
+			log_debug("pages image: no O_DIRECT (%m), writing through the page cache");
+	}
 	w->pagemap = pagemap;
 	w->pages_fd = pages_fd;
 	w->pid = pid;
@@ -332,8 +343,16 @@ int crl_page_source_file(int fd, uint64_t size, struct crl_page_source **ret)
 	f->base.free = file_source_free;
 	f->base.size = size;
 	f->fd = fd;
-	/* Pages are read once, in order. */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* Pages are read once, in order, into page-aligned buffers: straight
+	 * from the disk (O_DIRECT) when the file system allows it, else
+	 * through the page cache with read-ahead. Callers' buffers must be
+	 * page aligned (the loader's is). */
+	{
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
+			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
 	*ret = &f->base;
 	return 0;
 }

@@ -70,15 +70,22 @@ int rst_check_files(struct rst_ctx *ctx)
 	return 0;
 }
 
+static void unmap_chunk(char **p)
+{
+	if (*p && *p != MAP_FAILED)
+		munmap(*p, FILL_CHUNK);
+}
+
 /* Write an object's dumped contents into fd (criu-lite's own fd of it). */
 static int fill_object(struct rst_object *o, int fd)
 {
-	_cleanup_free_ char *buf = NULL;
+	/* Page aligned, as the page source asks. */
+	__attribute__((cleanup(unmap_chunk))) char *buf = NULL;
 
 	if (!o->pages.nr)
 		return 0;
-	buf = malloc(FILL_CHUNK);
-	if (!buf)
+	buf = mmap(NULL, FILL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
 		return -ENOMEM;
 	for (size_t i = 0; i < o->pages.nr; i++) {
 		const PagemapEntry *run = o->pages.runs[i];

@@ -80,7 +80,8 @@ void crl_page_writer_abort(struct crl_page_writer *w);
  * of today can become a socket or a lazy-pages server.
  */
 struct crl_page_source {
-	/* Read len bytes at offset into buf; 0 or -errno. */
+	/* Read len bytes at offset into buf; 0 or -errno. offset and len are
+	 * multiples of the page size and buf is page aligned. */
 	int (*read)(struct crl_page_source *s, uint64_t offset, void *buf, size_t len);
 	void (*free)(struct crl_page_source *s);
 	uint64_t size;
