@@ -106,10 +106,10 @@ integration: deps-test tests-build
 	CRL_BUILD=$(BUILD) test/run --integration
 
 demo: $(TOOL) $(BUILD)/test/victims/demo-counter
-	scripts/demo.sh
+	CRL_BUILD=$(BUILD) scripts/demo.sh
 
 bench: $(TOOL) $(BUILD)/test/victims/bench-mem
-	scripts/bench.sh
+	CRL_BUILD=$(BUILD) scripts/bench.sh
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------
 $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRC) $(PB_C) | deps-fuzz
