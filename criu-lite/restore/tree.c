@@ -198,7 +198,7 @@ int rst_create_tree(struct rst_ctx *ctx)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	fflush(NULL);
-	root = clone_with_pid(ctx->tasks[0].pid, SIGCHLD);
+	root = clone_with_pid(ctx->tasks[0].pid, ctx->tasks[0].pstree->exit_signal);
 	if (root == 0)
 		stub_main(ctx, 0);
 	if (root < 0) {
