@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -27,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "crl/log.h"
+#include "crl/nl.h"
 #include "crl/pages.h"
 #include "crl/proc.h"
 #include "crl/ptrace.h"
@@ -663,6 +665,39 @@ struct probe {
 	const char *without;
 };
 
+/* unix_diag through libnl must see both ends of a socketpair of ours, each
+ * naming the other as its peer: that is how a dump pairs sockets. */
+static int probe_unix_diag(char *why, size_t len)
+{
+	struct crl_unix_table t = { 0 };
+	const struct crl_unix_sk *a, *b;
+	struct stat sa, sb;
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return fail(why, len, negative_errno(), "socketpair: %m");
+	if (fstat(sv[0], &sa) < 0 || fstat(sv[1], &sb) < 0) {
+		r = fail(why, len, negative_errno(), "fstat: %m");
+		goto out;
+	}
+	r = crl_unix_diag_all(&t);
+	if (r < 0) {
+		r = fail(why, len, r, "NETLINK_SOCK_DIAG: %m");
+		goto out;
+	}
+	a = crl_unix_find(&t, sa.st_ino);
+	b = crl_unix_find(&t, sb.st_ino);
+	if (!a || !b || a->peer_ino != sb.st_ino || b->peer_ino != sa.st_ino)
+		r = fail(why, len, -EIO, "a socketpair is not reported with its peers");
+	else
+		snprintf(why, len, "%zu unix sockets listed", t.nr);
+	crl_unix_table_free(&t);
+out:
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
+
 static const struct probe probes[] = {
 	{ "ptrace seize/interrupt", probe_ptrace, NULL },
 	{ "remote syscall", probe_rsys, NULL },
@@ -678,7 +713,8 @@ static const struct probe probes[] = {
 	{ "vDSO layout", probe_vdso, NULL },
 	{ "memfd_create", probe_memfd, NULL },
 	{ "SEEK_DATA on shmem", probe_seek_data, NULL },
-	{ "kcmp KCMP_FILE", probe_kcmp, "not used yet" },
+	{ "kcmp KCMP_FILE", probe_kcmp, NULL },
+	{ "sock_diag unix_diag (libnl)", probe_unix_diag, NULL },
 	{ "userfaultfd", probe_userfaultfd, "not used yet (lazy restore)" },
 	{ "PAGEMAP_SCAN", probe_pagemap_scan, "not used yet" },
 };

@@ -21,15 +21,36 @@ struct command {
 	const char *name;
 	const char *usage;
 	const char *shortopts;
+	const int *longopts;   /* the long-only options it takes, 0-terminated */
 	bool needs_dir;
+	int nr_operands;
 };
 
+static const int dump_long[] = { OPT_LEAVE_RUNNING, OPT_SHELL_JOB, 0 };
+static const int restore_long[] = { OPT_PIDFILE, OPT_SHELL_JOB, 0 };
+static const int show_long[] = { OPT_MAPS, 0 };
+static const int no_long[] = { 0 };
+
 static const struct command commands[] = {
-	{ "dump", "dump -t PID -D DIR [--leave-running] [--shell-job] [-v LEVEL] [-o LOGFILE]", "t:D:v:o:", true },
-	{ "restore", "restore -D DIR [-d] [--pidfile FILE] [--shell-job] [-v LEVEL] [-o LOGFILE]", "D:dv:o:", true },
-	{ "show", "show [--maps] DIR|FILE", "v:o:", false },
-	{ "check", "check [-v LEVEL]", "v:o:", false },
+	{ "dump", "dump -t PID -D DIR [--leave-running] [--shell-job] [-v LEVEL] [-o LOGFILE]", "t:D:v:o:",
+	  dump_long, true, 0 },
+	{ "restore", "restore -D DIR [-d] [--pidfile FILE] [--shell-job] [-v LEVEL] [-o LOGFILE]", "D:dv:o:",
+	  restore_long, true, 0 },
+	{ "show", "show [--maps] DIR|FILE", "v:o:", show_long, false, 1 },
+	{ "check", "check [-v LEVEL] [-o LOGFILE]", "v:o:", no_long, false, 0 },
 };
+
+/* Whether cmd takes option c (a short option letter or a long-only code);
+ * getopt_long accepts every long option for every command. */
+static bool takes(const struct command *cmd, int c)
+{
+	if (c < 256)
+		return strchr(cmd->shortopts, c) != NULL;
+	for (const int *l = cmd->longopts; *l; l++)
+		if (*l == c)
+			return true;
+	return false;
+}
 
 static const struct option long_options[] = {
 	{ "tree", required_argument, NULL, 't' },
@@ -111,6 +132,12 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, cmd->shortopts, long_options, NULL)) != -1) {
 		uint64_t v;
 
+		if (c != '?' && c != OPT_HELP && !takes(cmd, c)) {
+			fprintf(stderr, "criu-lite %s: option %s%s does not apply to this command\nusage: criu-lite %s\n",
+				cmd->name, c < 256 ? "-" : "", c < 256 ? (char[]){ (char)c, 0 } : argv[optind - 1],
+				cmd->usage);
+			return 2;
+		}
 		switch (c) {
 		case 't':
 			if (crl_parse_u64(optarg, 10, &v) < 0 || v == 0 || v > INT32_MAX) {
@@ -126,8 +153,8 @@ int main(int argc, char **argv)
 			o.detach = true;
 			break;
 		case 'v':
-			if (crl_parse_u64(optarg, 10, &v) < 0 || v > 4) {
-				fprintf(stderr, "criu-lite: -v needs a level from 0 to 4\n");
+			if (crl_parse_u64(optarg, 10, &v) < 0 || v > CRL_LOG_DEBUG) {
+				fprintf(stderr, "criu-lite: -v needs a level from 0 to 3\n");
 				return 2;
 			}
 			o.verbosity = v;
@@ -157,6 +184,12 @@ int main(int argc, char **argv)
 	}
 	o.nr_args = argc - optind;
 	o.args = argv + optind;
+	if (o.nr_args != cmd->nr_operands) {
+		fprintf(stderr, "criu-lite %s: %s\nusage: criu-lite %s\n", cmd->name,
+			cmd->nr_operands ? "one DIR or FILE operand is required" : "unexpected operand",
+			cmd->usage);
+		return 2;
+	}
 
 	if (cmd->needs_dir && !o.dir) {
 		fprintf(stderr, "criu-lite %s: -D DIR is required\nusage: criu-lite %s\n", cmd->name,
@@ -174,7 +207,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	crl_log_setup(log_sink, NULL, o.verbosity > CRL_LOG_DEBUG ? CRL_LOG_DEBUG : o.verbosity);
+	crl_log_setup(log_sink, NULL, o.verbosity);
 
 	if (!strcmp(cmd->name, "dump"))
 		r = cmd_dump(&o);

@@ -467,9 +467,20 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 					return -EINVAL;
 				seen |= 1u << 1;
 			} else if (!strcmp(key, "Groups")) {
-				r = parse_u32_list(val, st.groups, ARRAY_SIZE(st.groups), &st.nr_groups);
-				if (r < 0)
+				/* As many as the line holds (up to NGROUPS_MAX). */
+				unsigned cap = 1;
+
+				for (const char *c = val; *c; c++)
+					cap += *c == ' ';
+				free(st.groups);
+				st.groups = malloc(cap * sizeof(*st.groups));
+				if (!st.groups)
+					return -ENOMEM;
+				r = parse_u32_list(val, st.groups, cap, &st.nr_groups);
+				if (r < 0) {
+					free(st.groups);
 					return r;
+				}
 			}
 			HEX("CapInh", cap_inh, 1u << 2)
 			HEX("CapPrm", cap_prm, 1u << 3)
@@ -498,10 +509,19 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 	}
 	/* Uid, Gid and the five capability sets must all be there (one bit
 	 * each: counting lines let the signal masks stand in for them). */
-	if (seen != 0x7f)
+	if (seen != 0x7f) {
+		free(st.groups);
 		return -EINVAL;
+	}
 	*ret = st;
 	return 0;
+}
+
+void crl_proc_status_release(struct crl_proc_status *st)
+{
+	free(st->groups);
+	st->groups = NULL;
+	st->nr_groups = 0;
 }
 
 int crl_proc_status_read(pid_t pid, struct crl_proc_status *ret)

@@ -243,8 +243,8 @@ say "One shmem entry per object, listing its users: each object is dumped once, 
 [ "$(grep -c '^shmem ' "$W/show-maps.txt")" = 2 ] || fail "expected 2 shared objects in the images"
 
 step "Restore: criu-lite restore -D $W/img -d (it recreates the 4 processes with their pids and returns)."
-# The restored processes keep criu-lite's stdin, stdout and stderr: give
-# them files of the work directory, not the terminal.
+# The restored processes get back the fds they had (the victim's are
+# /dev/null); criu-lite's own output goes to a file of the work directory.
 "$CRL" restore -D "$W/img" -d --pidfile "$W/restored.pid" < /dev/null > "$W/restore.out" 2>&1
 rc=$?
 show < "$W/restore.out"

@@ -158,6 +158,9 @@ static int session_begin(struct dump_ctx *ctx, struct dump_task *t, struct crl_r
 					    "mappings to run remote calls from",
 				       t->pid);
 	err = crl_rsys_init(r, t->pid, ip);
+	if (err == -EINVAL)
+		return log_error_errno(err, "task %d (%s) is not a 64-bit task; not supported", t->pid,
+				       t->stat.comm);
 	if (err < 0)
 		return log_error_errno(err, "task %d: cannot read its registers: %m", t->pid);
 	if (!t->regs_saved) {

@@ -157,6 +157,7 @@ static void ctx_release(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		crl_vma_list_free(&ctx->tasks[i].vmas);
+		crl_proc_status_release(&ctx->tasks[i].status);
 		free(ctx->tasks[i].vc);
 	}
 	free(ctx->tasks);

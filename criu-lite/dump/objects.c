@@ -5,9 +5,8 @@
  * restore knows what to share.
  *
  * Regular files that still exist go to files.img (identity only: the file
- * brings its contents back). Shared anonymous memory, memfds, unlinked files
- * and SysV segments go to shmem.img, and their contents are dumped once per
- * object, read through the map_files link of one VMA that maps it (or the
+ * brings its contents back). Shared anonymous memory, memfds and unlinked
+ * files go to shmem.img, and their contents are dumped once per object, read through the map_files link of one VMA that maps it (or the
  * /proc fd link of one fd that holds it).
  */
 #include <fcntl.h>
@@ -32,7 +31,7 @@ struct dump_object {
 	ShmemKind kind;
 	dev_t dev;
 	ino_t ino;
-	char *name;                /* path, or memfd name / SysV "SYSVkey" */
+	char *name;                /* path, or memfd name */
 	uint64_t size;
 	int64_t mtime_ns;
 	uint32_t mode;
@@ -307,17 +306,6 @@ int dump_objects_write(struct dump_ctx *ctx)
 			s.mode = o->mode;
 			s.has_seals = o->has_seals;
 			s.seals = o->seals;
-			if (o->kind == SHMEM_KIND__SHMEM_SYSV) {
-				/* "SYSV0000abcd": the key in hex; the inode
-				 * number is the shmid. */
-				uint64_t key = 0;
-
-				if (o->name && strlen(o->name) > 4)
-					crl_parse_u64(o->name + 4, 16, &key);
-				s.has_sysv_key = s.has_sysv_id = true;
-				s.sysv_key = key;
-				s.sysv_id = o->ino;
-			}
 			s.n_users = o->nr_users;
 			s.users = o->users;
 			r = crl_img_write(shmem, &s.base);

@@ -11,9 +11,11 @@
  *     shmem inode);
  *   - a memfd: memfd_create() in the task, with the dumped name;
  *   - an unlinked file: recreated by criu-lite at its old path, filled,
- *     unlinked again, and opened by the task through /proc/<criu-lite>/fd.
- * Every later task opens /proc/<first task>/map_files/<its VMA> and maps
- * that: all of them map one inode again, as before the dump.
+ *     unlinked again, and opened by the tasks through /proc/<criu-lite>/fd.
+ * Every later task opens /proc/<first task>/map_files/<its VMA> (for an
+ * unlinked file: criu-lite's fd of it; for an object only fds hold: the
+ * first holder's /proc/PID/fd link) and maps that: all of them map one
+ * inode again, as before the dump.
  */
 #include <fcntl.h>
 #include <libgen.h>

@@ -68,7 +68,8 @@ static int wait_root(struct rst_ctx *ctx, int *ret_status)
 	int status;
 
 	for (;;) {
-		pid_t p = waitpid(root, &status, 0);
+		/* __WALL: the root's exit signal may not be SIGCHLD. */
+		pid_t p = waitpid(root, &status, __WALL);
 
 		if (p == root)
 			break;
@@ -118,8 +119,12 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	if (r >= 0 && o->pidfile)
 		r = write_pidfile(o->pidfile, ctx.tasks[0].pid);
 	if (r < 0) {
-		rst_kill_tree(&ctx);
-		log_error("Restore from %s failed; every task it created was killed", o->dir);
+		if (ctx.shared) {
+			rst_kill_tree(&ctx);
+			log_error("Restore from %s failed; every task it created was killed", o->dir);
+		} else {
+			log_error("Restore from %s refused; nothing was created", o->dir);
+		}
 		goto out;
 	}
 

@@ -88,7 +88,7 @@ int crl_proc_stat_read(pid_t pid, struct crl_proc_stat *ret);
 /* The fields of /proc/PID/status criu-lite uses. */
 struct crl_proc_status {
 	uint32_t uid[4], gid[4];  /* real, effective, saved, fs */
-	uint32_t groups[64];
+	uint32_t *groups;         /* malloc'd: crl_proc_status_release() */
 	unsigned nr_groups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint64_t sig_blk, sig_ign, sig_cgt, sig_pnd, shd_pnd;
@@ -100,6 +100,7 @@ struct crl_proc_status {
 	char state;
 };
 int crl_proc_status_parse(const char *text, struct crl_proc_status *ret);
+void crl_proc_status_release(struct crl_proc_status *st);
 int crl_proc_status_read(pid_t pid, struct crl_proc_status *ret);
 
 /* Thread ids of pid (from /proc/PID/task), sorted, the leader among them. */
