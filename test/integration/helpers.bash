@@ -7,6 +7,7 @@
 #   $IMG        the image directory
 #   $ROOT       the victim's root pid
 #   ${PIDS[@]}  every pid of the tree;  role_pid ROLE  gives one by role
+#   $DUMP_PID   after dump_bg: the background dump;  $DUMP_RC after dump_wait
 
 CRL_BUILD=${CRL_BUILD:-${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build}
 CRL=$CRL_BUILD/criu-lite
@@ -26,7 +27,11 @@ teardown() {
 	for p in "${PIDS[@]:-}" "${STARTED[@]:-}" ${RESTORE_PID:-}; do
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
 	done
-	wait 2>/dev/null
+	# Reap only our own children: a bare `wait` would also wait for the
+	# sleep behind bats' BATS_TEST_TIMEOUT.
+	for p in "${STARTED[@]:-}" ${RESTORE_PID:-}; do
+		[ -n "$p" ] && wait "$p" 2>/dev/null
+	done
 	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
 		rm -rf "$T"
 	else
@@ -34,6 +39,7 @@ teardown() {
 		[ -f "$T/victim.log" ] && sed 's/^/# victim: /' "$T/victim.log" | tail -n 40 >&3
 		[ -f "$T/restore.log" ] && sed 's/^/# restore: /' "$T/restore.log" | tail -n 40 >&3
 		[ -f "$T/dump.log" ] && sed 's/^/# dump: /' "$T/dump.log" | tail -n 40 >&3
+		[ -s "$T/dump.out" ] && sed 's/^/# dump output: /' "$T/dump.out" | tail -n 20 >&3
 	fi
 	return 0
 }
@@ -82,6 +88,98 @@ role_pid() {
 # dump [ARGS...]: dump the victim's tree into $IMG; output in $T/dump.log.
 dump() {
 	"$CRL" dump -t "$ROOT" -D "$IMG" -v 3 -o "$T/dump.log" "$@"
+}
+
+# dump_bg [ARGS...]: like dump, in the background (recorded in STARTED for
+# teardown); its pid in DUMP_PID, what it prints in $T/dump.out. Collect its
+# exit status with dump_wait.
+dump_bg() {
+	"$CRL" dump -t "$ROOT" -D "$IMG" -v 3 -o "$T/dump.log" "$@" > "$T/dump.out" 2>&1 &
+	DUMP_PID=$!
+	STARTED+=("$DUMP_PID")
+}
+
+# dump_wait: wait for the dump_bg dump; its exit status in DUMP_RC.
+dump_wait() {
+	DUMP_RC=0
+	wait "$DUMP_PID" || DUMP_RC=$?
+}
+
+# show_images: `criu-lite show` of $IMG as JSON into $T/show.json, and
+# `show --maps` into $T/show-maps.txt.
+show_images() {
+	"$CRL" show "$IMG" > "$T/show.json" || { echo "criu-lite show $IMG failed" >&2; return 1; }
+	"$CRL" show --maps "$IMG" > "$T/show-maps.txt" ||
+		{ echo "criu-lite show --maps $IMG failed" >&2; return 1; }
+}
+
+# dump_check maps|json PID...: compare $T/show-maps.txt or $T/show.json with
+# the live tree (see dump-check.py); prints every difference.
+dump_check() {
+	local what=$1 file
+	shift
+	case "$what" in
+	maps) file=$T/show-maps.txt ;;
+	json) file=$T/show.json ;;
+	*) echo "dump_check maps|json PID..." >&2; return 2 ;;
+	esac
+	python3 "$BATS_TEST_DIRNAME/dump-check.py" "$what" "$file" "$@"
+}
+
+# show_json EXPR: print the Python expression EXPR evaluated over the images
+# of $T/show.json, bound to d (a dict: image file name -> list of records).
+show_json() {
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+		"$T/show.json" "$1"
+}
+
+# tracer_of PID: the TracerPid of PID (nothing if PID is gone).
+tracer_of() {
+	awk '/^TracerPid:/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+# task_state PID: the state letter of /proc/PID/stat (nothing if gone).
+task_state() {
+	sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null
+}
+
+# wait_traced PID [SECONDS]: wait until some process traces PID. Polls
+# without forking but for sleep, so that it notices soon even when the
+# machine is busy (a dump is).
+wait_traced() {
+	local pid=$1 end=$((SECONDS + ${2:-10})) k v
+	while ((SECONDS <= end)); do
+		while read -r k v; do
+			[ "$k" = TracerPid: ] && [ "$v" != 0 ] && return 0
+		done 2>/dev/null < "/proc/$pid/status"
+		sleep 0.005
+	done
+	echo "pid $pid was not traced within ${2:-10}s" >&2
+	return 1
+}
+
+# assert_running PID...: each pid exists, is neither a zombie nor stopped,
+# and nothing traces it.
+assert_running() {
+	local p st tr
+	for p in "$@"; do
+		st=$(task_state "$p")
+		tr=$(tracer_of "$p")
+		case "$st" in
+		"") echo "pid $p is gone" >&2; return 1 ;;
+		Z|X|T|t) echo "pid $p is in state $st" >&2; return 1 ;;
+		esac
+		[ "$tr" = 0 ] || { echo "pid $p is still traced by $tr" >&2; return 1; }
+	done
+}
+
+# unused_pid: a pid that no process has now.
+unused_pid() {
+	local p
+	for ((p = $(cat /proc/sys/kernel/pid_max) - 1; p > 300; p--)); do
+		[ -e "/proc/$p" ] || { echo "$p"; return 0; }
+	done
+	return 1
 }
 
 # pids_gone: every pid of the tree has exited (zombies count as gone).

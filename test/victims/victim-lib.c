@@ -1,5 +1,7 @@
 /* The victim side of the test protocol; see victim.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +23,7 @@ static char dir[4096];
 static bool failed;
 static volatile sig_atomic_t got_usr1;
 static pid_t children[MAX_CHILDREN];
+static bool expendable[MAX_CHILDREN];
 static int nr_children;
 static bool is_root = true;
 static int ready_pipe[2] = { -1, -1 };
@@ -45,8 +48,7 @@ static void append_file(const char *name, const char *text)
 
 	if (fd < 0)
 		return;
-	if (write(fd, text, strlen(text)) < 0)
-		;
+	(void)!write(fd, text, strlen(text));
 	close(fd);
 }
 
@@ -151,11 +153,11 @@ pid_t vl_fork(const char *role, void (*fn)(void *arg), void *arg)
 
 		is_root = false;
 		nr_children = 0;
+		memset(expendable, 0, sizeof(expendable));
 		/* Children report their role through the ready pipe; the root
 		 * collects the lines into the pids file. */
 		snprintf(line, sizeof(line), "R%d %d %s\n", getpid(), getppid(), role);
-		if (write(ready_pipe[1], line, strlen(line)) < 0)
-			;
+		(void)!write(ready_pipe[1], line, strlen(line));
 		fn(arg);
 		vl_exit();
 	}
@@ -190,8 +192,7 @@ void vl_ready(void)
 	if (!is_root) {
 		/* "D" = this task's state is built */
 		snprintf(line, sizeof(line), "D%d\n", getpid());
-		if (write(ready_pipe[1], line, strlen(line)) < 0)
-			;
+		(void)!write(ready_pipe[1], line, strlen(line));
 		close(ready_pipe[0]);
 		close(ready_pipe[1]);
 		ready_pipe[0] = ready_pipe[1] = -1;
@@ -254,6 +255,8 @@ void vl_exit(void)
 		while (r < 0 && errno == EINTR);
 		if (r < 0)
 			vl_fail("waitpid(%d): %s", children[i], strerror(errno));
+		else if (expendable[i])
+			vl_log("expendable child %d ended (status %#x)", children[i], status);
 		else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			vl_fail("child %d %s %d", children[i], WIFEXITED(status) ? "exited with" : "killed by",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
@@ -265,8 +268,9 @@ void vl_exit(void)
 		if (fd >= 0) {
 			const char *v = failed ? "FAIL\n" : "PASS\n";
 
-			if (write(fd, v, strlen(v)) < 0 || (why && write(fd, why, strlen(why)) < 0))
-				;
+			(void)!write(fd, v, strlen(v));
+			if (why)
+				(void)!write(fd, why, strlen(why));
 			close(fd);
 			rename(vl_path("verdict.tmp"), vl_path("verdict"));
 		}
@@ -383,4 +387,190 @@ int vl_map_ident(const void *addr, uint64_t *dev, uint64_t *ino)
 	}
 	free(maps);
 	return r;
+}
+
+void vl_expendable(pid_t child)
+{
+	for (int i = 0; i < nr_children; i++)
+		if (children[i] == child)
+			expendable[i] = true;
+}
+
+/* The first page (of at most page size) that differs; -1 if none. */
+static long first_bad_page(const unsigned char *p, size_t len, const unsigned char *want_zero,
+			   uint64_t seed, size_t *nr_bad)
+{
+	long first = -1;
+
+	*nr_bad = 0;
+	for (size_t off = 0; off < len; off += 4096) {
+		size_t n = len - off < 4096 ? len - off : 4096;
+		bool ok;
+
+		if (want_zero) {
+			ok = true;
+			for (size_t i = 0; i < n && ok; i++)
+				ok = p[off + i] == 0;
+		} else {
+			ok = vl_check(p + off, n, seed + off);
+		}
+		if (!ok) {
+			if (first < 0)
+				first = off;
+			(*nr_bad)++;
+		}
+	}
+	return first;
+}
+
+bool vl_expect_fill(const char *what, const void *buf, size_t len, uint64_t seed)
+{
+	size_t bad;
+	long first = first_bad_page(buf, len, NULL, seed, &bad);
+
+	if (first < 0)
+		return true;
+	vl_fail("%s: %zu of %zu pages differ from the pattern, the first at %p (offset %#lx)", what, bad,
+		(len + 4095) / 4096, (const char *)buf + first, first);
+	return false;
+}
+
+bool vl_expect_zero(const char *what, const void *buf, size_t len)
+{
+	static const unsigned char zero;
+	size_t bad;
+	long first = first_bad_page(buf, len, &zero, 0, &bad);
+
+	if (first < 0)
+		return true;
+	vl_fail("%s: %zu of %zu pages should hold zeroes, the first at %p (offset %#lx)", what, bad,
+		(len + 4095) / 4096, (const char *)buf + first, first);
+	return false;
+}
+
+struct maps_line {
+	unsigned long start, end, offset;
+	char perms[8];
+	char name[1024];
+};
+
+/* Find the line of maps whose VMA holds addr. */
+static bool maps_find(const char *maps, unsigned long addr, struct maps_line *ret)
+{
+	for (const char *line = maps; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1200];
+		int name_at = 0;
+
+		if (n >= sizeof(buf))
+			n = sizeof(buf) - 1;
+		memcpy(buf, line, n);
+		buf[n] = '\0';
+		line = nl ? nl + 1 : NULL;
+		if (sscanf(buf, "%lx-%lx %7s %lx %*x:%*x %*u%n", &ret->start, &ret->end, ret->perms,
+			   &ret->offset, &name_at) < 4 || !name_at)
+			continue;
+		if (addr < ret->start || addr >= ret->end)
+			continue;
+		while (buf[name_at] == ' ')
+			name_at++;
+		snprintf(ret->name, sizeof(ret->name), "%s", buf + name_at);
+		return true;
+	}
+	return false;
+}
+
+bool vl_expect_vma(const char *maps, const char *what, const void *start, size_t len,
+		   const char *perms, uint64_t offset, const char *name)
+{
+	char *own = maps ? NULL : vl_read_file("/proc/self/maps", NULL);
+	unsigned long s = (unsigned long)start;
+	struct maps_line l;
+	bool ok = false;
+
+	if (!maps)
+		maps = own;
+	if (!maps)
+		vl_fail("%s: cannot read /proc/self/maps", what);
+	else if (!maps_find(maps, s, &l))
+		vl_fail("%s: no VMA at %#lx in /proc/self/maps", what, s);
+	else if (l.start != s || l.end != s + len || strcmp(l.perms, perms) || l.offset != offset ||
+		 (name && strcmp(l.name, name)))
+		vl_fail("%s: /proc/self/maps has %lx-%lx %s %08lx '%s', expected %lx-%lx %s %08lx '%s'", what,
+			l.start, l.end, l.perms, l.offset, l.name, s, s + len, perms,
+			(unsigned long)offset, name ? name : "(any)");
+	else
+		ok = true;
+	free(own);
+	return ok;
+}
+
+bool vl_expect_perms(const char *maps, const char *what, const void *addr, const char *perms)
+{
+	char *own = maps ? NULL : vl_read_file("/proc/self/maps", NULL);
+	struct maps_line l;
+	bool ok = false;
+
+	if (!maps)
+		maps = own;
+	if (!maps || !maps_find(maps, (unsigned long)addr, &l))
+		vl_fail("%s: no VMA at %p in /proc/self/maps", what, addr);
+	else if (strcmp(l.perms, perms))
+		vl_fail("%s: the VMA %lx-%lx at %p is %s, expected %s", what, l.start, l.end, addr, l.perms,
+			perms);
+	else
+		ok = true;
+	free(own);
+	return ok;
+}
+
+int vl_vma_has_flag(const void *start, const char *flag)
+{
+	char *smaps = vl_read_file("/proc/self/smaps", NULL);
+	char head[32];
+	const char *p;
+	int r = -1;
+
+	if (!smaps)
+		return -1;
+	/* Find the VMA's header line, then its VmFlags line. */
+	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)start);
+	p = strncmp(smaps, head + 1, strlen(head + 1)) ? strstr(smaps, head) : smaps;
+	if (p)
+		p = strstr(p + 1, "\nVmFlags:");
+	if (p) {
+		p += strlen("\nVmFlags:");
+		r = 0;
+		while (*p && *p != '\n') {
+			size_t n;
+
+			while (*p == ' ')
+				p++;
+			n = strcspn(p, " \n");
+			if (n && n == strlen(flag) && !strncmp(p, flag, n))
+				r = 1;
+			p += n;
+		}
+	}
+	free(smaps);
+	return r;
+}
+
+int vl_map_link(const void *addr, char *buf, size_t len)
+{
+	char *maps = vl_read_file("/proc/self/maps", NULL);
+	struct maps_line l;
+	char path[128];
+	ssize_t n = -1;
+
+	buf[0] = '\0';
+	if (maps && maps_find(maps, (unsigned long)addr, &l)) {
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", l.start, l.end);
+		n = readlink(path, buf, len - 1);
+		if (n >= 0)
+			buf[n] = '\0';
+	}
+	free(maps);
+	return n < 0 ? -1 : 0;
 }

@@ -58,4 +58,36 @@ bool vl_check(const void *buf, size_t len, uint64_t seed);
 char *vl_read_file(const char *path, size_t *len);
 int vl_map_ident(const void *addr, uint64_t *dev, uint64_t *ino);
 
+/*
+ * Helpers for the checks after vl_wait(). Each reports what differs with
+ * vl_fail(), naming what ("private anon A", ...), and returns whether the
+ * check passed.
+ */
+
+/* Mark a child whose death the parent tolerates: vl_exit() does not fail
+ * when it was killed or exited non-zero (tests kill such a task on purpose).
+ * Make it a leaf: its children would be orphaned and never signalled. */
+void vl_expendable(pid_t child);
+/* buf holds the vl_fill() pattern of seed (len: a multiple of the page
+ * size, or not; the first differing page is named). */
+bool vl_expect_fill(const char *what, const void *buf, size_t len, uint64_t seed);
+/* buf holds zeroes. */
+bool vl_expect_zero(const char *what, const void *buf, size_t len);
+/*
+ * /proc/self/maps has exactly the VMA [start, start+len) with perms ("rw-p")
+ * and offset; name (NULL: not checked, "": none) is the text after the
+ * inode column. maps: the text of /proc/self/maps, or NULL to read it now
+ * (pass a snapshot when checking many VMAs).
+ */
+bool vl_expect_vma(const char *maps, const char *what, const void *start, size_t len,
+		   const char *perms, uint64_t offset, const char *name);
+/* The VMA holding addr has perms (for guard pages whose neighbours may merge
+ * with them). */
+bool vl_expect_perms(const char *maps, const char *what, const void *addr, const char *perms);
+/* The VmFlags mnemonic flag ("gd") is set on the VMA starting at start, from
+ * /proc/self/smaps. Returns 1 set, 0 not set, -1 no such VMA. */
+int vl_vma_has_flag(const void *start, const char *flag);
+/* readlink of /proc/self/map_files/ for the VMA holding addr ("" if none). */
+int vl_map_link(const void *addr, char *buf, size_t len);
+
 #endif
