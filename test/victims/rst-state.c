@@ -1,0 +1,369 @@
+/*
+ * rst-state: the kernel state of a task that is neither memory nor
+ * signals, after a restore: interval timers, credentials and capabilities,
+ * prctl() settings, umask, working directory, name, rseq and the vDSO.
+ *
+ * Three tasks (index: role), each set up differently before vl_ready():
+ *   0 root     umask 027, cwd $T, ITIMER_REAL (50 min, every 25 min),
+ *              child subreaper, name "crl-state-0";
+ *   1 child-1  umask 077, cwd $T/dir1, ITIMER_VIRTUAL (1000 s, every
+ *              10 s), PR_SET_PDEATHSIG SIGWINCH, no_new_privs;
+ *   2 child-2  umask 002, cwd /, ITIMER_PROF (2000 s, once), THP disabled,
+ *              not dumpable, groups 5 6 7, gids 100/200/300, saved uid
+ *              1000 (real and effective stay 0, so it keeps its
+ *              capabilities), CAP_NET_RAW dropped from its effective and
+ *              permitted sets and CAP_SYS_BOOT from its bounding set.
+ * Each records what it set, as the kernel reports it, and after vl_wait()
+ * reads it all again: timers with the same interval and a value that did
+ * not grow (but by the tick setitimer() adds to CPU-time timers);
+ * everything else equal. Then: rseq is registered at the same
+ * place (its cpu_id follows the task when it is moved from CPU to CPU);
+ * clock_gettime() through the vDSO agrees with the system call (the vDSO
+ * finds its data pages after they were moved), and CLOCK_MONOTONIC did not
+ * go back.
+ *
+ * rst-state limits: instead, each task sets resource limits (soft ones
+ * lowered, child-2 also lowers hard ones), a nice value, a scheduling
+ * policy and a CPU affinity of its own; after vl_wait() all of them must
+ * be as they were, not those of criu-lite.
+ */
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "rst-victim.h"
+
+struct state {
+	mode_t umask;
+	char cwd[4096];
+	char comm[32];
+	struct itimerval timers[3];
+	int subreaper, pdeathsig, no_new_privs, thp_disable, dumpable;
+	uid_t uid[3];
+	gid_t gid[3];
+	int ngroups;
+	gid_t groups[32];
+	struct __user_cap_data_struct caps[2];
+	uint64_t bounding;
+	uint64_t rseq_addr;
+};
+
+static int idx;
+static bool limits_mode;
+static struct rv_ids ids;
+static struct state before;
+static struct timespec mono_before;
+
+static void die(const char *what)
+{
+	vl_fail("%s: %m", what);
+	vl_exit();
+}
+
+static void read_state(struct state *s)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	int v;
+
+	memset(s, 0, sizeof(*s));
+	s->umask = umask(0);
+	umask(s->umask);
+	if (!getcwd(s->cwd, sizeof(s->cwd)))
+		snprintf(s->cwd, sizeof(s->cwd), "(getcwd: %s)", strerror(errno));
+	prctl(PR_GET_NAME, s->comm);
+	for (int w = 0; w < 3; w++)
+		getitimer(w, &s->timers[w]);
+	prctl(PR_GET_CHILD_SUBREAPER, &v);
+	s->subreaper = v;
+	prctl(PR_GET_PDEATHSIG, &v);
+	s->pdeathsig = v;
+	s->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	s->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	getresuid(&s->uid[0], &s->uid[1], &s->uid[2]);
+	getresgid(&s->gid[0], &s->gid[1], &s->gid[2]);
+	s->ngroups = getgroups(32, s->groups);
+	syscall(SYS_capget, &hdr, s->caps);
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+			s->bounding |= 1ULL << cap;
+	if (__rseq_size)
+		s->rseq_addr = (uint64_t)(uintptr_t)__builtin_thread_pointer() + __rseq_offset;
+}
+
+static void setup(void)
+{
+	static const mode_t umasks[] = { 027, 077, 002 };
+	struct itimerval it = { 0 };
+	char name[32];
+
+	umask(umasks[idx]);
+	snprintf(name, sizeof(name), "crl-state-%d", idx);
+	prctl(PR_SET_NAME, name);
+	switch (idx) {
+	case 0:
+		if (chdir(vl_dir()) < 0)
+			die("chdir");
+		it = (struct itimerval){ { 1500, 0 }, { 3000, 0 } };
+		if (setitimer(ITIMER_REAL, &it, NULL) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			die("root setup");
+		break;
+	case 1:
+		if (chdir(vl_path("dir1")) < 0)
+			die("chdir dir1");
+		it = (struct itimerval){ { 10, 0 }, { 1000, 0 } };
+		if (setitimer(ITIMER_VIRTUAL, &it, NULL) < 0 || prctl(PR_SET_PDEATHSIG, SIGWINCH) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die("child-1 setup");
+		break;
+	case 2: {
+		static const gid_t groups[] = { 5, 6, 7 };
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct caps[2];
+
+		if (chdir("/") < 0)
+			die("chdir /");
+		it = (struct itimerval){ { 0, 0 }, { 2000, 0 } };
+		if (setitimer(ITIMER_PROF, &it, NULL) < 0 || prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+			die("child-2 setup");
+		if (setgroups(3, groups) < 0 || setresgid(100, 200, 300) < 0 || setresuid(0, 0, 1000) < 0)
+			die("child-2 credentials");
+		if (prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT, 0, 0, 0) < 0 || syscall(SYS_capget, &hdr, caps) < 0)
+			die("child-2 capabilities");
+		caps[0].effective &= ~(1u << CAP_NET_RAW);
+		caps[0].permitted &= ~(1u << CAP_NET_RAW);
+		if (syscall(SYS_capset, &hdr, caps) < 0)
+			die("capset");
+		/* Last: the dump must cope with a task that is not dumpable. */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			die("PR_SET_DUMPABLE");
+		break;
+	}
+	}
+}
+
+#define SAME(field, fmt)                                                                              \
+	do {                                                                                          \
+		if (now.field != before.field)                                                        \
+			vl_fail(#field " is " fmt ", was " fmt, now.field, before.field);             \
+	} while (0)
+
+static void check_rseq(void)
+{
+	volatile struct rseq *rs = (struct rseq *)(uintptr_t)before.rseq_addr;
+	cpu_set_t all, one;
+	int n = 0;
+
+	if (!__rseq_size) {
+		vl_log("glibc did not register rseq: not checked");
+		return;
+	}
+	sched_getaffinity(0, sizeof(all), &all);
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < 4; cpu++) {
+		unsigned int now_cpu = ~0u;
+
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		n++;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			continue;
+		sched_yield();
+		syscall(SYS_getcpu, &now_cpu, NULL, NULL);
+		if (rs->cpu_id != now_cpu)
+			vl_fail("rseq at %p says cpu %u, the task runs on cpu %u: rseq is not registered there",
+				(void *)rs, rs->cpu_id, now_cpu);
+	}
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
+static void check_time(void)
+{
+	static const clockid_t clocks[] = { CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME };
+	static const char *const names[] = { "CLOCK_MONOTONIC", "CLOCK_REALTIME", "CLOCK_BOOTTIME" };
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec v, s;
+		long long d;
+
+		clock_gettime(clocks[i], &v);
+		syscall(SYS_clock_gettime, clocks[i], &s);
+		d = (s.tv_sec - v.tv_sec) * 1000000000LL + (s.tv_nsec - v.tv_nsec);
+		if (d < 0 || d > 100000000LL)
+			vl_fail("%s through the vDSO is %lld.%09ld, the system call says %lld.%09ld", names[i],
+				(long long)v.tv_sec, v.tv_nsec, (long long)s.tv_sec, s.tv_nsec);
+		if (i == 0 && (v.tv_sec < mono_before.tv_sec ||
+			       (v.tv_sec == mono_before.tv_sec && v.tv_nsec < mono_before.tv_nsec)))
+			vl_fail("CLOCK_MONOTONIC went back: %lld.%09ld before the dump, %lld.%09ld now",
+				(long long)mono_before.tv_sec, mono_before.tv_nsec, (long long)v.tv_sec, v.tv_nsec);
+	}
+	if (labs(time(NULL) - syscall(SYS_time, NULL)) > 1)
+		vl_fail("time() through the vDSO disagrees with the system call");
+}
+
+static void check(void)
+{
+	static const char *const timer_names[] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+	struct state now;
+
+	read_state(&now);
+	rv_ids_check(&ids, idx != 0, false);
+	SAME(umask, "%#o");
+	if (strcmp(now.cwd, before.cwd))
+		vl_fail("the working directory is '%s', was '%s'", now.cwd, before.cwd);
+	if (strcmp(now.comm, before.comm))
+		vl_fail("the name is '%s', was '%s'", now.comm, before.comm);
+	for (int w = 0; w < 3; w++) {
+		const struct itimerval *b = &before.timers[w], *a = &now.timers[w];
+		long long bv = b->it_value.tv_sec * 1000000LL + b->it_value.tv_usec;
+		long long av = a->it_value.tv_sec * 1000000LL + a->it_value.tv_usec;
+
+		if (a->it_interval.tv_sec != b->it_interval.tv_sec || a->it_interval.tv_usec != b->it_interval.tv_usec)
+			vl_fail("%s: interval %ld.%06ld s, was %ld.%06ld s", timer_names[w], a->it_interval.tv_sec,
+				a->it_interval.tv_usec, b->it_interval.tv_sec, b->it_interval.tv_usec);
+		/* setitimer() of a CPU-time timer adds one tick (TICK_NSEC) to
+		 * the value, so that it never fires early: a restored one may
+		 * show that tick more (HZ 100 at worst: 10 ms). */
+		if ((bv == 0) != (av == 0) || av > bv + (w == ITIMER_REAL ? 0 : 10000))
+			vl_fail("%s: %lld us to go, was %lld us before the dump", timer_names[w], av, bv);
+	}
+	SAME(subreaper, "%d");
+	SAME(pdeathsig, "%d");
+	SAME(no_new_privs, "%d");
+	SAME(thp_disable, "%d");
+	SAME(dumpable, "%d");
+	for (int i = 0; i < 3; i++) {
+		SAME(uid[i], "%u");
+		SAME(gid[i], "%u");
+	}
+	if (now.ngroups != before.ngroups || memcmp(now.groups, before.groups, sizeof(gid_t) * (now.ngroups > 0 ? now.ngroups : 0)))
+		vl_fail("supplementary groups differ (%d now, %d before)", now.ngroups, before.ngroups);
+	for (int i = 0; i < 2; i++) {
+		SAME(caps[i].effective, "%#x");
+		SAME(caps[i].permitted, "%#x");
+		SAME(caps[i].inheritable, "%#x");
+	}
+	if (now.bounding != before.bounding)
+		vl_fail("bounding set is %#llx, was %#llx", (unsigned long long)now.bounding,
+			(unsigned long long)before.bounding);
+	if (now.rseq_addr != before.rseq_addr)
+		vl_fail("rseq area moved");
+	check_rseq();
+	check_time();
+}
+
+/* --- limits mode ---------------------------------------------------------- */
+
+struct limits {
+	struct rlimit rl[RLIM_NLIMITS];
+	int nice, policy;
+	cpu_set_t cpus;
+};
+
+static struct limits limits_before;
+
+static void read_limits(struct limits *l)
+{
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		getrlimit(r, &l->rl[r]);
+	errno = 0;
+	l->nice = getpriority(PRIO_PROCESS, 0);
+	l->policy = sched_getscheduler(0);
+	sched_getaffinity(0, sizeof(l->cpus), &l->cpus);
+}
+
+static void setup_limits(void)
+{
+	struct rlimit rl;
+	struct sched_param sp = { 0 };
+	cpu_set_t one;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = 200 + idx;
+	if (idx == 2)
+		rl.rlim_max = 1000;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("RLIMIT_NOFILE");
+	getrlimit(RLIMIT_CORE, &rl);
+	rl.rlim_cur = idx * 4096;
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		die("RLIMIT_CORE");
+	getrlimit(RLIMIT_FSIZE, &rl);
+	rl.rlim_cur = (1ULL << 30) + idx;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		die("RLIMIT_FSIZE");
+	if (setpriority(PRIO_PROCESS, 0, 3 + idx) < 0)
+		die("setpriority");
+	if (idx == 1 && sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
+		die("SCHED_BATCH");
+	if (idx == 2 && sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+		die("SCHED_IDLE");
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (idx != 0 && sched_setaffinity(0, sizeof(one), &one) < 0)
+		die("sched_setaffinity");
+}
+
+static void check_limits(void)
+{
+	static const char *const names[] = { "CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+					     "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO",
+					     "RTTIME" };
+	struct limits now;
+
+	read_limits(&now);
+	for (int r = 0; r < RLIM_NLIMITS && r < 16; r++)
+		if (now.rl[r].rlim_cur != limits_before.rl[r].rlim_cur || now.rl[r].rlim_max != limits_before.rl[r].rlim_max)
+			vl_fail("RLIMIT_%s is %llu/%llu (soft/hard), was %llu/%llu", names[r],
+				(unsigned long long)now.rl[r].rlim_cur, (unsigned long long)now.rl[r].rlim_max,
+				(unsigned long long)limits_before.rl[r].rlim_cur,
+				(unsigned long long)limits_before.rl[r].rlim_max);
+	if (now.nice != limits_before.nice)
+		vl_fail("the nice value is %d, was %d", now.nice, limits_before.nice);
+	if (now.policy != limits_before.policy)
+		vl_fail("the scheduling policy is %d, was %d", now.policy, limits_before.policy);
+	if (!CPU_EQUAL(&now.cpus, &limits_before.cpus))
+		vl_fail("the CPU affinity is %d CPUs, was %d CPUs (%s)", CPU_COUNT(&now.cpus),
+			CPU_COUNT(&limits_before.cpus), CPU_ISSET(1, &now.cpus) ? "cpu 1 allowed now" : "");
+}
+
+static void task(void *arg)
+{
+	idx = (int)(intptr_t)arg;
+	if (limits_mode) {
+		setup_limits();
+		rv_ids_save(&ids);
+		read_limits(&limits_before);
+		vl_ready();
+		vl_wait();
+		rv_ids_check(&ids, idx != 0, false);
+		check_limits();
+		return;
+	}
+	setup();
+	rv_ids_save(&ids);
+	read_state(&before);
+	clock_gettime(CLOCK_MONOTONIC, &mono_before);
+	vl_ready();
+	vl_wait();
+	check();
+}
+
+int main(int argc, char **argv)
+{
+	vl_init(argc, argv);
+	limits_mode = argc > 1 && !strcmp(argv[1], "limits");
+	if (mkdir(vl_path("dir1"), 0755) < 0 && errno != EEXIST)
+		die("mkdir dir1");
+	vl_fork("child-1", task, (void *)(intptr_t)1);
+	vl_fork("child-2", task, (void *)(intptr_t)2);
+	task((void *)(intptr_t)0);
+	vl_exit();
+}
