@@ -118,7 +118,7 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRC) $(PB_C) | deps-fuzz
 		$(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PB_C) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	CRL_BUILD=$(BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

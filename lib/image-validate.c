@@ -117,6 +117,15 @@ int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->umask <= 0777, "umask %o", e->umask);
 	CHECK(e->pdeath_signal <= 64, "pdeath signal %u", e->pdeath_signal);
 	CHECK(e->n_itimers <= 3, "%zu interval timers", e->n_itimers);
+	CHECK(e->n_rlimits <= 16, "%zu resource limits", e->n_rlimits);
+	for (size_t i = 0; i < e->n_rlimits; i++)
+		CHECK(e->rlimits[i]->resource < 16 && e->rlimits[i]->cur <= e->rlimits[i]->max,
+		      "resource limit %u: %llu over %llu", e->rlimits[i]->resource,
+		      (unsigned long long)e->rlimits[i]->cur, (unsigned long long)e->rlimits[i]->max);
+	CHECK(!e->sched || (e->sched->nice >= -20 && e->sched->nice <= 19 && e->sched->priority <= 99),
+	      "scheduling nice %d priority %u", e->sched ? e->sched->nice : 0, e->sched ? e->sched->priority : 0);
+	CHECK(!e->has_cpu_affinity || (e->cpu_affinity.len > 0 && e->cpu_affinity.len <= 8192),
+	      "CPU affinity mask of %zu bytes", e->cpu_affinity.len);
 	for (size_t i = 0; i < e->n_itimers; i++)
 		CHECK(e->itimers[i]->which <= 2, "interval timer %u", e->itimers[i]->which);
 	CHECK(e->regs->ip < CRL_TASK_SIZE_MAX || e->regs->ip >= CRL_VSYSCALL_ADDR, "ip %#llx",

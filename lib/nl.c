@@ -53,8 +53,10 @@ static int on_msg(struct nl_msg *msg, void *arg)
 		s->vfs_ino = v->udiag_vfs_ino;
 		s->vfs_dev = v->udiag_vfs_dev;
 	}
-	if (tb[UNIX_DIAG_PEER])
+	if (tb[UNIX_DIAG_PEER]) {
+		s->has_peer = true;
 		s->peer_ino = nla_get_u32(tb[UNIX_DIAG_PEER]);
+	}
 	if (tb[UNIX_DIAG_ICONS])
 		s->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(uint32_t);
 	if (tb[UNIX_DIAG_RQLEN] && nla_len(tb[UNIX_DIAG_RQLEN]) >= (int)sizeof(struct unix_diag_rqlen)) {

@@ -467,16 +467,18 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 					return -EINVAL;
 				seen |= 1u << 1;
 			} else if (!strcmp(key, "Groups")) {
-				/* As many as the line holds (up to NGROUPS_MAX). */
+				/* As many as the line holds (up to NGROUPS_MAX),
+				 * read from the text itself: val is cut at
+				 * 1023 bytes, about 200 groups. */
 				unsigned cap = 1;
 
-				for (const char *c = val; *c; c++)
-					cap += *c == ' ';
+				for (const char *c = v; c < next; c++)
+					cap += *c == ' ' || *c == '\t';
 				free(st.groups);
 				st.groups = malloc(cap * sizeof(*st.groups));
 				if (!st.groups)
 					return -ENOMEM;
-				r = parse_u32_list(val, st.groups, cap, &st.nr_groups);
+				r = parse_u32_list(v, st.groups, cap, &st.nr_groups);
 				if (r < 0) {
 					free(st.groups);
 					return r;

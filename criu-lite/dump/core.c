@@ -15,7 +15,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <linux/sched/types.h>
 
 #include "core.pb-c.h"
 
@@ -45,6 +47,7 @@ struct remote_state {
 	int securebits;
 	int personality;
 	struct itimerval itimer[3];
+	struct rlimit rlim[16];
 };
 
 int dump_task_check(struct dump_ctx *ctx, struct dump_task *t)
@@ -288,6 +291,23 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	GET(personality, SYS_personality, 0xffffffff);
 #undef GET
 
+	/* Resource limits: read by the task itself, as prlimit() on another
+	 * uid needs CAP_SYS_RESOURCE. */
+	crl_rsys_scratch_reset(r);
+	err = crl_rsys_reserve(r, sizeof(struct rlimit), &addr);
+	if (err < 0)
+		return err;
+	for (int res = 0; res < 16; res++) {
+		err = crl_rsys_call(r, &ret, SYS_prlimit64, 0, res, 0, addr);
+		if (err < 0)
+			return err;
+		if (ret < 0)
+			return log_error_errno(ret, "task %d: reading resource limit %d: %m", t->pid, res);
+		err = crl_mem_read(t->pid, addr, &s->rlim[res], sizeof(s->rlim[res]));
+		if (err < 0)
+			return err;
+	}
+
 	crl_rsys_scratch_reset(r);
 	err = crl_rsys_reserve(r, sizeof(struct itimerval), &addr);
 	if (err < 0)
@@ -349,6 +369,11 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	RseqEntry rseq = RSEQ_ENTRY__INIT;
 	SigactionEntry acts[64], *actp[64];
 	ItimerEntry itimers[3], *itimerp[3];
+	RlimitEntry rlims[16], *rlimp[16];
+	SchedEntry sched = SCHED_ENTRY__INIT;
+	struct sched_attr attr = { .size = sizeof(attr) };
+	uint8_t affinity[1024];
+	long aff_len;
 	_cleanup_free_ siginfo_t *pend_thread = NULL, *pend_shared = NULL;
 	_cleanup_free_ ProtobufCBinaryData *pend_bin = NULL;
 	_cleanup_free_ void *xsave = NULL;
@@ -480,7 +505,7 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 		return log_error_errno(-EOPNOTSUPP, "task %d: its working directory %s was removed: not "
 						    "supported",
 				       t->pid, cwd);
-	err = dump_objects_add_file(ctx->objects, cwd, &st, &cwd_id);
+	err = dump_objects_add_file(ctx->objects, cwd, &st, false, &cwd_id);
 	if (err < 0)
 		return err;
 	core.cwd = cwd;
@@ -511,6 +536,35 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 		e->value_us = it->it_value.tv_sec * 1000000ULL + it->it_value.tv_usec;
 		itimerp[core.n_itimers++] = e;
 	}
+
+	core.rlimits = rlimp;
+	for (int res = 0; res < 16; res++) {
+		rlimit_entry__init(&rlims[res]);
+		rlims[res].resource = res;
+		rlims[res].cur = rs.rlim[res].rlim_cur;
+		rlims[res].max = rs.rlim[res].rlim_max;
+		rlimp[core.n_rlimits++] = &rlims[res];
+	}
+	/* Scheduling and CPU placement: anyone may read them. */
+	if (syscall(SYS_sched_getattr, t->pid, &attr, sizeof(attr), 0) < 0)
+		return log_error_errno(negative_errno(), "task %d: sched_getattr: %m", t->pid);
+	sched.policy = attr.sched_policy;
+	sched.flags = attr.sched_flags;
+	sched.nice = attr.sched_nice;
+	sched.priority = attr.sched_priority;
+	if (attr.sched_policy == 6 /* SCHED_DEADLINE */) {
+		sched.has_runtime = sched.has_deadline = sched.has_period = true;
+		sched.runtime = attr.sched_runtime;
+		sched.deadline = attr.sched_deadline;
+		sched.period = attr.sched_period;
+	}
+	core.sched = &sched;
+	aff_len = syscall(SYS_sched_getaffinity, t->pid, sizeof(affinity), affinity);
+	if (aff_len < 0)
+		return log_error_errno(negative_errno(), "task %d: sched_getaffinity: %m", t->pid);
+	core.has_cpu_affinity = true;
+	core.cpu_affinity.data = affinity;
+	core.cpu_affinity.len = aff_len;
 
 	err = crl_img_write_single(ctx->stagefd, CRL_IMG_CORE, t->pid, &core.base);
 	if (err < 0)

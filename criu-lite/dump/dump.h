@@ -106,10 +106,11 @@ int dump_files_write(struct dump_ctx *ctx);
 /* objects.c */
 int dump_objects_new(struct dump_objects **ret);
 void dump_objects_free(struct dump_objects *objs);
-/* A regular file (or directory) that still exists: recorded in files.img.
- * path must name the inode st describes. */
+/* A regular file (or directory, or device) that still exists: recorded in
+ * files.img. path must name the inode st describes. mapped: its contents
+ * matter (mapped, or the exe), not only its identity. */
 int dump_objects_add_file(struct dump_objects *objs, const char *path, const struct stat *st,
-			  uint32_t *ret_id);
+			  bool mapped, uint32_t *ret_id);
 /* A memory object with no file to come back from (shmem.img), used by
  * pid. src: a /proc path that opens it (a map_files or fd link), through
  * which its contents are read. */

@@ -280,7 +280,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 			d->kind = FD_KIND__FD_FIFO;
 			if (link[0] != '/')
 				return refuse_fd(t, fd, link, "a FIFO without a path");
-			r = dump_objects_add_file(ctx->objects, link, st, &d->object_id);
+			r = dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 			if (r < 0)
 				return r;
 		}
@@ -345,7 +345,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 		if (link[0] != '/' || stat(link, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 			return refuse_fd(t, fd, link, "a file whose path no longer leads to it");
 		d->kind = S_ISDIR(st->st_mode) ? FD_KIND__FD_DIR : FD_KIND__FD_REG;
-		return dump_objects_add_file(ctx->objects, link, st, &d->object_id);
+		return dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 	}
 	return refuse_fd(t, fd, link, "of a kind criu-lite does not know");
 }
@@ -412,6 +412,33 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
+/* Read the copy of a pipe's contents: as bytes, or packet by packet (a
+ * packet-mode reader gets one buffer per read). */
+static int read_copy(int fd, ssize_t n, PipeEntry *e, char *buf)
+{
+	for (ssize_t got = 0; got < n;) {
+		ssize_t k = read(fd, buf + got, n - got);
+
+		if (k <= 0)
+			return k < 0 ? negative_errno() : -EIO;
+		if (e->packets) {
+			ProtobufCBinaryData *np = realloc(e->packet, (e->n_packet + 1) * sizeof(*np));
+
+			if (!np)
+				return -ENOMEM;
+			e->packet = np;
+			e->packet[e->n_packet++] = (ProtobufCBinaryData){ k, (uint8_t *)buf + got };
+		}
+		got += k;
+	}
+	if (!e->packets && n > 0) {
+		e->has_data = true;
+		e->data.len = n;
+		e->data.data = (uint8_t *)buf;
+	}
+	return 0;
+}
+
 /* The unread bytes of a pipe, copied with tee(): they stay in the pipe. */
 static int peek_pipe(const struct dump_pipe *p, PipeEntry *e, void **ret_buf)
 {
@@ -436,7 +463,8 @@ static int peek_pipe(const struct dump_pipe *p, PipeEntry *e, void **ret_buf)
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
-	if (pipe2(helper, O_CLOEXEC | O_NONBLOCK) < 0 || fcntl(helper[1], F_SETPIPE_SZ, size) < size) {
+	if (pipe2(helper, O_CLOEXEC | O_NONBLOCK | (e->packets ? O_DIRECT : 0)) < 0 ||
+	    fcntl(helper[1], F_SETPIPE_SZ, size) < size) {
 		r = log_error_errno(negative_errno(), "cannot make a pipe of %d bytes to copy pipe %llu: %m",
 				    size, (unsigned long long)p->ino);
 		goto out;
@@ -446,20 +474,12 @@ static int peek_pipe(const struct dump_pipe *p, PipeEntry *e, void **ret_buf)
 		r = log_error_errno(negative_errno(), "pipe %llu: tee: %m", (unsigned long long)p->ino);
 		goto out;
 	}
-	for (ssize_t got = 0; n > 0 && got < n;) {
-		ssize_t k = read(helper[0], (char *)buf + got, n - got);
-
-		if (k <= 0) {
-			r = log_error_errno(k < 0 ? negative_errno() : -EIO, "pipe %llu: cannot read the copy: %m",
-					    (unsigned long long)p->ino);
+	if (n > 0) {
+		r = read_copy(helper[0], n, e, buf);
+		if (r < 0) {
+			r = log_error_errno(r, "pipe %llu: cannot read the copy: %m", (unsigned long long)p->ino);
 			goto out;
 		}
-		got += k;
-	}
-	if (n > 0) {
-		e->has_data = true;
-		e->data.len = n;
-		e->data.data = buf;
 	}
 out:
 	if (helper[0] >= 0)
@@ -479,20 +499,25 @@ out:
  * put back afterwards. */
 struct queue {
 	ProtobufCBinaryData *msgs;
-	size_t nr, cap;
+	ProtobufCBinaryData *from;   /* datagrams: sender address of each */
+	size_t nr, cap, cap_from;
 };
 
 static void queue_free(struct queue *q)
 {
-	for (size_t i = 0; i < q->nr; i++)
+	for (size_t i = 0; i < q->nr; i++) {
 		free(q->msgs[i].data);
+		if (q->from)
+			free(q->from[i].data);
+	}
 	free(q->msgs);
+	free(q->from);
 }
 
 static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
 {
 	_cleanup_free_ char *buf = malloc(PEEK_BUF);
-	int saved = -1, zero = 0, empties = 0, r = 0;
+	int saved = -1, zero = 0, r = 0;
 	socklen_t len = sizeof(saved);
 
 	if (!buf)
@@ -503,8 +528,10 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
 	for (;;) {
 		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct iovec iov = { buf, PEEK_BUF };
+		struct sockaddr_un from;
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
+				     .msg_controllen = sizeof(cbuf), .msg_name = &from,
+				     .msg_namelen = sizeof(from) };
 		struct cmsghdr *c;
 		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		bool rights = false;
@@ -536,25 +563,36 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
 					    s->pid, s->fd, PEEK_BUF);
 			break;
 		}
-		if (n == 0) {
-			/* A stream at end of file, or an empty datagram: the
-			 * peek offset cannot step over the latter. */
-			if (s->diag.type == SOCK_STREAM || ++empties > 1)
-				break;
+		/* End of file: a stream's, or a seqpacket's whose peer is gone
+		 * or which was shut down for reading. */
+		if (n == 0 && (s->diag.type == SOCK_STREAM ||
+			       (s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1))))
+			break;
+		/* An empty datagram: the kernel marks it peeked, and the next
+		 * peek at the same offset steps over it. */
+		if (q->nr >= (1u << 20)) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: more than %u queued messages", s->pid,
+					    s->fd, 1u << 20);
+			break;
 		}
-		if (GROW(q->msgs, q->cap, q->nr + 1) < 0) {
+		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
 			r = -ENOMEM;
 			break;
 		}
 		q->msgs[q->nr].data = malloc(n ? n : 1);
-		if (!q->msgs[q->nr].data) {
+		q->from[q->nr].len = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
+					     ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
+					     : 0;
+		q->from[q->nr].data = malloc(q->from[q->nr].len + 1);
+		if (!q->msgs[q->nr].data || !q->from[q->nr].data) {
+			free(q->msgs[q->nr].data);
+			free(q->from[q->nr].data);
 			r = -ENOMEM;
 			break;
 		}
+		memcpy(q->from[q->nr].data, from.sun_path, q->from[q->nr].len);
 		memcpy(q->msgs[q->nr].data, buf, n);
 		q->msgs[q->nr++].len = n;
-		if (n == 0)
-			break;
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
 		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
@@ -596,13 +634,23 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 	if (d->peer_ino) {
 		e.peer_id = sock_id_of(ctx->files, d->peer_ino);
 		e.has_peer_id = e.peer_id != 0;
-		if (!e.peer_id) {
-			/* Connected to a socket no task of the tree holds. */
+		if (!e.peer_id)
 			return log_error_errno(-EOPNOTSUPP,
 					       "task %d fd %d: unix socket connected to a socket outside the "
 					       "tree; not supported",
 					       s->pid, s->fd);
-		}
+	} else if (d->has_peer) {
+		/* Connected to a peer that has no inode: either a closed one
+		 * (the kernel shut this end down then), or a connection a
+		 * listener has not accepted yet. */
+		if (d->type != SOCK_DGRAM && d->shutdown != 3)
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d fd %d: unix socket connected to a socket outside the "
+					       "tree (a listener that has not accepted it yet); not supported",
+					       s->pid, s->fd);
+		e.has_peer_closed = e.peer_closed = true;
+	}
+	if (e.peer_id) {
 		if (getpeername(sk, (struct sockaddr *)&peer, &plen) == 0 &&
 		    plen > offsetof(struct sockaddr_un, sun_path)) {
 			e.has_peer_name = true;
@@ -622,7 +670,16 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.has_vfs_dev = e.has_vfs_ino = true;
 		e.vfs_dev = d->vfs_dev;
 		e.vfs_ino = d->vfs_ino;
-		if (d->name_len && d->name[0] && stat(d->name, &st) == 0 && st.st_ino == d->vfs_ino) {
+		char path[PATH_MAX];
+
+		/* A relative name is relative to the binder's cwd at bind
+		 * time; the task's cwd is the best guess left. */
+		if (d->name_len && d->name[0] == '/')
+			snprintf(path, sizeof(path), "%.*s", (int)strnlen(d->name, d->name_len), d->name);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", s->pid,
+				 (int)strnlen(d->name, d->name_len), d->name);
+		if (d->name_len && d->name[0] && stat(path, &st) == 0 && st.st_ino == d->vfs_ino) {
 			e.has_vfs_mode = true;
 			e.vfs_mode = st.st_mode & 07777;
 		}
@@ -650,6 +707,10 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		}
 		e.n_queue = q.nr;
 		e.queue = q.msgs;
+		if (d->type != SOCK_STREAM) {
+			e.n_queue_from = q.nr;
+			e.queue_from = q.from;
+		}
 	}
 	r = crl_img_write(img, &e.base);
 	queue_free(&q);
@@ -697,9 +758,14 @@ int dump_files_write(struct dump_ctx *ctx)
 
 		e.id = f->pipes[i].id;
 		e.ino = f->pipes[i].ino;
+		/* Packet mode (pipe2 with O_DIRECT) shows in its ends' flags. */
+		for (size_t k = 0; k < f->nr_descs; k++)
+			if (f->descs[k].pipe_id == e.id && (f->descs[k].flags & O_DIRECT))
+				e.has_packets = e.packets = true;
 		r = peek_pipe(&f->pipes[i], &e, &buf);
 		if (r >= 0)
 			r = crl_img_write(pipes, &e.base);
+		free(e.packet);
 		free(buf);
 	}
 	for (size_t i = 0; i < f->nr_socks && r >= 0; i++)

@@ -70,6 +70,12 @@ static int classify_object(struct dump_ctx *ctx, struct dump_task *t, const stru
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && !v->shared) {
+		/* MAP_PRIVATE of /dev/zero is anonymous memory that keeps the
+		 * device as its file: map the device again, privately. */
+		c->kind = VMA_KIND__VMA_FILE_PRIVATE;
+		return dump_objects_add_file(ctx->objects, link, &st, true, &c->object_id);
+	}
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 		return refuse(t, v, "a device mapping");
 	if (S_ISSOCK(st.st_mode))
@@ -109,7 +115,7 @@ static int classify_object(struct dump_ctx *ctx, struct dump_task *t, const stru
 		if (stat(link, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
 			return refuse(t, v, "the file at this path is no longer the mapped one");
 		c->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
-		return dump_objects_add_file(ctx->objects, link, &st, &c->object_id);
+		return dump_objects_add_file(ctx->objects, link, &st, true, &c->object_id);
 	} else {
 		return refuse(t, v, "an object that is neither a regular file nor shared memory");
 	}
@@ -218,7 +224,7 @@ static int exe_object(struct dump_ctx *ctx, struct dump_task *t, uint32_t *ret_i
 						    "mapped: not supported",
 				       t->pid, link);
 	}
-	return dump_objects_add_file(ctx->objects, link, &st, ret_id);
+	return dump_objects_add_file(ctx->objects, link, &st, true, ret_id);
 }
 
 int dump_task_mm(struct dump_ctx *ctx, struct dump_task *t)

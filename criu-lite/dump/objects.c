@@ -37,6 +37,7 @@ struct dump_object {
 	uint32_t mode;
 	uint32_t seals;
 	bool has_seals;
+	bool mapped;               /* a file whose contents matter */
 	char src[64];              /* a /proc path that opens it: map_files or fd */
 	uint32_t *users;
 	size_t nr_users, cap_users;
@@ -122,7 +123,7 @@ static int insert(struct dump_objects *objs, const struct stat *st, const char *
 }
 
 int dump_objects_add_file(struct dump_objects *objs, const char *path, const struct stat *st,
-			  uint32_t *ret_id)
+			  bool mapped, uint32_t *ret_id)
 {
 	struct dump_object *o = find(objs, st->st_dev, st->st_ino);
 	int r;
@@ -130,12 +131,12 @@ int dump_objects_add_file(struct dump_objects *objs, const char *path, const str
 	if (o) {
 		if (o->shmem)
 			return log_error_errno(-EINVAL, "%s is both a file and a shared object", path);
-		*ret_id = o->id;
-		return 0;
+	} else {
+		r = insert(objs, st, path, &o);
+		if (r < 0)
+			return r;
 	}
-	r = insert(objs, st, path, &o);
-	if (r < 0)
-		return r;
+	o->mapped |= mapped;
 	*ret_id = o->id;
 	return 0;
 }
@@ -293,6 +294,8 @@ int dump_objects_write(struct dump_ctx *ctx)
 			f.size = o->size;
 			f.mtime_ns = o->mtime_ns;
 			f.mode = o->mode;
+			f.has_mapped = true;
+			f.mapped = o->mapped;
 			r = crl_img_write(files, &f.base);
 		} else {
 			ShmemEntry s = SHMEM_ENTRY__INIT;

@@ -13,7 +13,10 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <linux/sched.h>
+#include <linux/sched/types.h>
 
 #include "crl/log.h"
 #include "restore.h"
@@ -55,13 +58,42 @@ static int restore_sigactions(struct rst_task *t)
 	return 0;
 }
 
+/*
+ * setitimer() adds one tick to the value of a CPU-time timer (VIRTUAL,
+ * PROF) that getitimer() does not show, so each dump and restore would make
+ * it a tick longer. Learn the tick by arming one in criu-lite.
+ */
+static uint64_t cpu_timer_tick_us(void)
+{
+	static uint64_t tick = UINT64_MAX;
+	struct itimerval set = { .it_value = { 1000, 0 } }, got, off = { 0 };
+
+	if (tick != UINT64_MAX)
+		return tick;
+	tick = 0;
+	if (setitimer(ITIMER_PROF, &set, NULL) == 0 && getitimer(ITIMER_PROF, &got) == 0) {
+		uint64_t us = got.it_value.tv_sec * 1000000ULL + got.it_value.tv_usec;
+
+		/* No CPU time passes in between worth a tick. */
+		if (us > 1000000000ULL && us - 1000000000ULL < 100000)
+			tick = us - 1000000000ULL;
+	}
+	setitimer(ITIMER_PROF, &off, NULL);
+	return tick;
+}
+
 static int restore_itimers(struct rst_task *t)
 {
 	for (size_t i = 0; i < t->core->n_itimers; i++) {
 		const ItimerEntry *e = t->core->itimers[i];
-		struct itimerval it = {
+		uint64_t value = e->value_us;
+		struct itimerval it;
+
+		if (e->which != ITIMER_REAL && value > cpu_timer_tick_us())
+			value -= cpu_timer_tick_us();
+		it = (struct itimerval){
 			.it_interval = { e->interval_us / 1000000, e->interval_us % 1000000 },
-			.it_value = { e->value_us / 1000000, e->value_us % 1000000 },
+			.it_value = { value / 1000000, value % 1000000 },
 		};
 		uint64_t addr;
 		long ret;
@@ -73,6 +105,78 @@ static int restore_itimers(struct rst_task *t)
 			r = RCALL(t, &ret, "setitimer", SYS_setitimer, e->which, addr, 0);
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+/*
+ * Resource limits, scheduling and CPU affinity. A limit above criu-lite's
+ * own hard limit cannot be set without CAP_SYS_RESOURCE, and CPUs may be
+ * missing on this machine: those are warned about, the task still comes
+ * back.
+ */
+static int restore_limits(struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+	uint64_t addr;
+	long ret;
+	int r;
+
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		struct rlimit l = { c->rlimits[i]->cur, c->rlimits[i]->max };
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &l, sizeof(l), &addr);
+		if (r >= 0)
+			r = crl_rsys_call(&t->rsys, &ret, SYS_prlimit64, 0, c->rlimits[i]->resource, addr, 0);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			log_warn("task %d: cannot set resource limit %u to %llu/%llu: %s", t->pid,
+				 c->rlimits[i]->resource, (unsigned long long)l.rlim_cur,
+				 (unsigned long long)l.rlim_max, strerror(-ret));
+	}
+	if (c->sched) {
+		struct sched_attr a = {
+			.size = sizeof(a),
+			.sched_policy = c->sched->policy,
+			.sched_flags = c->sched->flags,
+			.sched_nice = c->sched->nice,
+			.sched_priority = c->sched->priority,
+			.sched_runtime = c->sched->runtime,
+			.sched_deadline = c->sched->deadline,
+			.sched_period = c->sched->period,
+		};
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &a, sizeof(a), &addr);
+		if (r >= 0)
+			r = crl_rsys_call(&t->rsys, &ret, SYS_sched_setattr, 0, addr, 0);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			log_warn("task %d: cannot set its scheduling policy %u (nice %d, priority %u): %s", t->pid,
+				 a.sched_policy, a.sched_nice, a.sched_priority, strerror(-ret));
+		/* sched_setattr() takes the nice value only for SCHED_OTHER and
+		 * SCHED_BATCH; a SCHED_IDLE task keeps one too. */
+		if (a.sched_policy == SCHED_IDLE) {
+			r = crl_rsys_call(&t->rsys, &ret, SYS_setpriority, PRIO_PROCESS, 0, a.sched_nice);
+			if (r < 0)
+				return r;
+			if (ret < 0)
+				log_warn("task %d: cannot set its nice value %d: %s", t->pid, a.sched_nice,
+					 strerror(-ret));
+		}
+	}
+	if (c->has_cpu_affinity) {
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, c->cpu_affinity.data, c->cpu_affinity.len, &addr);
+		if (r >= 0)
+			r = crl_rsys_call(&t->rsys, &ret, SYS_sched_setaffinity, 0, c->cpu_affinity.len, addr);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			log_warn("task %d: cannot set its CPU affinity: %s", t->pid, strerror(-ret));
 	}
 	return 0;
 }
@@ -214,6 +318,13 @@ static int restore_pending(struct rst_task *t)
 	return 0;
 }
 
+int rst_task_env(struct rst_ctx *ctx, struct rst_task *t)
+{
+	int r = restore_limits(t);
+
+	return r < 0 ? r : chdir_cwd(ctx, t);
+}
+
 int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 {
 	const CoreEntry *c = t->core;
@@ -224,8 +335,6 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 	r = restore_sigactions(t);
 	if (r >= 0)
 		r = restore_itimers(t);
-	if (r >= 0)
-		r = chdir_cwd(ctx, t);
 	if (r >= 0)
 		r = RCALL(t, &ret, "umask", SYS_umask, c->umask);
 	if (r >= 0)

@@ -78,7 +78,7 @@ static int add_sock(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char *w
 		FREE_MSG(e);
 		return -ENOMEM;
 	}
-	ctx->socks[ctx->nr_socks++] = (struct rst_sock){ .e = e, .fd = -1 };
+	ctx->socks[ctx->nr_socks++] = (struct rst_sock){ .e = e, .fd = -1, .dead_fd = -1 };
 	if (e->id != ctx->nr_socks) {
 		snprintf(why, len, "socket %u out of order", e->id);
 		return -EBADMSG;
@@ -323,8 +323,9 @@ static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 
 		crl_rsys_scratch_reset(&t->rsys);
 		r = crl_rsys_reserve(&t->rsys, sizeof(ends), &addr);
+		/* Packet mode is a property the pipe is made with. */
 		if (r >= 0)
-			r = RCALL(t, NULL, "pipe2", SYS_pipe2, addr, O_CLOEXEC);
+			r = RCALL(t, NULL, "pipe2", SYS_pipe2, addr, O_CLOEXEC | (p->e->packets ? O_DIRECT : 0));
 		if (r >= 0)
 			r = crl_mem_read(t->pid, addr, ends, sizeof(ends));
 		if (r >= 0)
@@ -336,8 +337,20 @@ static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 		return r;
 	p->owner = t->pid;
 	r = RCALL(t, NULL, "F_SETPIPE_SZ", SYS_fcntl, p->wfd, F_SETPIPE_SZ, p->e->size);
-	if (r < 0 || !p->e->has_data || !p->e->data.len)
+	if (r < 0)
 		return r;
+	/* Packets are written one by one through the pipe's own packet-mode
+	 * end, by the task. */
+	for (size_t k = 0; k < p->e->n_packet; k++) {
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, p->e->packet[k].data, p->e->packet[k].len, &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "writing a packet back", SYS_write, p->wfd, addr, p->e->packet[k].len);
+		if (r < 0)
+			return r;
+	}
+	if (!p->e->has_data || !p->e->data.len)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, p->wfd);
 	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (w < 0)
@@ -384,6 +397,13 @@ static bool mutual(struct rst_ctx *ctx, const UnixSkEntry *e)
 	return e->peer_id && ctx->socks[e->peer_id - 1].e->peer_id == e->id;
 }
 
+static struct rst_task *task_of(struct rst_ctx *ctx, pid_t pid)
+{
+	int i = rst_task_index(ctx, pid);
+
+	return i < 0 ? NULL : &ctx->tasks[i];
+}
+
 static socklen_t make_addr(const uint8_t *name, size_t len, struct sockaddr_un *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -392,16 +412,33 @@ static socklen_t make_addr(const uint8_t *name, size_t len, struct sockaddr_un *
 	return offsetof(struct sockaddr_un, sun_path) + MIN(len, sizeof(a->sun_path));
 }
 
+static bool same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+/* The file system path of a socket's name, as criu-lite sees it: a relative
+ * name is relative to the task's working directory. */
+static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name, char *buf, size_t len)
+{
+	int n = strnlen((char *)name->data, name->len);
+
+	if (name->data[0] == '/')
+		snprintf(buf, len, "%.*s", n, name->data);
+	else
+		snprintf(buf, len, "%s/%.*s", t->core->cwd, n, name->data);
+}
+
 /* A path name must be free to bind: the socket file the dumped socket left
  * behind is removed; anything else there stops the restore. */
-static int free_path(const UnixSkEntry *e)
+static int free_path(const struct rst_task *t, const UnixSkEntry *e)
 {
-	char path[110];
+	char path[PATH_MAX];
 	struct stat st;
 
 	if (!e->has_name || e->name.data[0] == '\0')
 		return 0;
-	snprintf(path, sizeof(path), "%.*s", (int)e->name.len, e->name.data);
+	sock_path(t, &e->name, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
 	if (!S_ISSOCK(st.st_mode) || (e->has_vfs_ino && st.st_ino != e->vfs_ino))
@@ -411,66 +448,53 @@ static int free_path(const UnixSkEntry *e)
 	return 0;
 }
 
-static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
+static int set_int_opt(struct rst_task *t, int fd, int opt, int v, const char *what)
 {
 	uint64_t addr;
-	int v, r = 0;
+	int r;
 
 	crl_rsys_scratch_reset(&t->rsys);
-	/* The kernel doubles what it is given and reports the double. */
-	if (e->has_rcvbuf) {
-		v = e->rcvbuf / 2;
-		r = rst_put(t, &v, sizeof(v), &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "SO_RCVBUFFORCE", SYS_setsockopt, fd, SOL_SOCKET, SO_RCVBUFFORCE, addr, sizeof(v));
-	}
-	if (r >= 0 && e->has_sndbuf) {
-		v = e->sndbuf / 2;
-		r = rst_put(t, &v, sizeof(v), &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "SO_SNDBUFFORCE", SYS_setsockopt, fd, SOL_SOCKET, SO_SNDBUFFORCE, addr, sizeof(v));
-	}
-	if (r >= 0 && e->has_passcred && e->passcred) {
-		v = 1;
-		r = rst_put(t, &v, sizeof(v), &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "SO_PASSCRED", SYS_setsockopt, fd, SOL_SOCKET, SO_PASSCRED, addr, sizeof(v));
-	}
+	r = rst_put(t, &v, sizeof(v), &addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, what, SYS_setsockopt, fd, SOL_SOCKET, opt, addr, sizeof(v));
 	return r;
 }
 
-static int make_socket(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
+static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 {
-	const UnixSkEntry *e = s->e;
+	int r = 0;
+
+	/* The kernel doubles what it is given and reports the double. */
+	if (e->has_rcvbuf)
+		r = set_int_opt(t, fd, SO_RCVBUFFORCE, e->rcvbuf / 2, "SO_RCVBUFFORCE");
+	if (r >= 0 && e->has_sndbuf)
+		r = set_int_opt(t, fd, SO_SNDBUFFORCE, e->sndbuf / 2, "SO_SNDBUFFORCE");
+	if (r >= 0 && e->has_passcred && e->passcred)
+		r = set_int_opt(t, fd, SO_PASSCRED, 1, "SO_PASSCRED");
+	return r;
+}
+
+static int sock_call_addr(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name)
+{
 	struct sockaddr_un a;
-	socklen_t alen;
+	socklen_t alen = make_addr(name->data, name->len, &a);
 	uint64_t addr;
-	long fd;
 	int r;
 
-	if (mutual(ctx, e)) {
-		struct rst_sock *peer = &ctx->socks[e->peer_id - 1];
-		int sv[2];
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, &a, alen, &addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, what, nr, fd, addr, alen);
+	return r;
+}
 
-		crl_rsys_scratch_reset(&t->rsys);
-		r = crl_rsys_reserve(&t->rsys, sizeof(sv), &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "socketpair", SYS_socketpair, AF_UNIX, e->type | SOCK_CLOEXEC, 0, addr);
-		if (r >= 0)
-			r = crl_mem_read(t->pid, addr, sv, sizeof(sv));
-		if (r >= 0)
-			r = rst_hold_fd(t, sv[0], &s->fd);
-		if (r >= 0)
-			r = rst_hold_fd(t, sv[1], &peer->fd);
-		if (r < 0)
-			return r;
-		s->owner = peer->owner = t->pid;
-		if (e->has_name || peer->e->has_name)
-			log_debug("sockets %u and %u are restored as a socket pair; their names are not", e->id,
-				  peer->e->id);
-		r = sock_options(t, s->fd, e);
-		return r < 0 ? r : sock_options(t, peer->fd, peer->e);
-	}
+/* socket(), in t, kept in the holding range; bound to its name if it has
+ * one, listening if it was. */
+static int make_plain(struct rst_task *t, struct rst_sock *s)
+{
+	const UnixSkEntry *e = s->e;
+	long fd;
+	int r;
 
 	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC, 0);
 	if (r >= 0)
@@ -480,17 +504,13 @@ static int make_socket(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock 
 	s->owner = t->pid;
 	r = sock_options(t, s->fd, e);
 	if (r >= 0 && e->has_name) {
-		r = free_path(e);
-		alen = make_addr(e->name.data, e->name.len, &a);
-		crl_rsys_scratch_reset(&t->rsys);
+		r = free_path(t, e);
 		if (r >= 0)
-			r = rst_put(t, &a, alen, &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "bind", SYS_bind, s->fd, addr, alen);
+			r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
 		if (r >= 0 && e->has_vfs_mode && e->name.data[0]) {
-			char path[110];
+			char path[PATH_MAX];
 
-			snprintf(path, sizeof(path), "%.*s", (int)e->name.len, e->name.data);
+			sock_path(t, &e->name, path, sizeof(path));
 			if (chmod(path, e->vfs_mode) < 0)
 				log_warn("socket %s: cannot give it mode %o: %m", path, e->vfs_mode);
 		}
@@ -500,58 +520,145 @@ static int make_socket(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock 
 	return r;
 }
 
-static int open_socket(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd)
+/* socketpair() in t: a for s, b for peer (or for the end that was closed). */
+static int make_pair(struct rst_task *t, struct rst_sock *s, struct rst_sock *peer)
 {
-	struct rst_sock *s = &ctx->socks[d->sk_id - 1];
-	int r;
+	uint64_t addr;
+	int sv[2], r;
 
-	if (!s->owner) {
-		r = make_socket(ctx, t, s);
-		if (r < 0)
-			return log_error_errno(r, "task %d: cannot recreate unix socket %u: %m", t->pid, s->e->id);
-	}
-	r = take(t, s->owner, s->fd, ret_fd);
+	crl_rsys_scratch_reset(&t->rsys);
+	r = crl_rsys_reserve(&t->rsys, sizeof(sv), &addr);
 	if (r >= 0)
-		r = set_status_flags(t, *ret_fd, d->flags);
+		r = RCALL(t, NULL, "socketpair", SYS_socketpair, AF_UNIX, s->e->type | SOCK_CLOEXEC, 0, addr);
+	if (r >= 0)
+		r = crl_mem_read(t->pid, addr, sv, sizeof(sv));
+	if (r >= 0)
+		r = rst_hold_fd(t, sv[0], &s->fd);
+	if (r >= 0)
+		r = rst_hold_fd(t, sv[1], peer ? &peer->fd : &s->dead_fd);
+	if (r < 0)
+		return r;
+	s->owner = t->pid;
+	r = sock_options(t, s->fd, s->e);
+	if (r >= 0 && peer) {
+		peer->owner = t->pid;
+		r = sock_options(t, peer->fd, peer->e);
+	}
 	return r;
 }
 
-static struct rst_task *task_of(struct rst_ctx *ctx, pid_t pid)
+/* The listening socket of the tree whose connection x (accepted) and y (the
+ * client) are: x bears the listener's name, y's peer name is it. */
+static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x, const UnixSkEntry *y)
 {
-	int i = rst_task_index(ctx, pid);
+	if (!x->has_name || !y->has_peer_name || !same_bytes(&x->name, &y->peer_name))
+		return NULL;
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *l = &ctx->socks[i];
 
-	return i < 0 ? NULL : &ctx->tasks[i];
+		if (l->e->state == TCP_LISTEN && l->e->type == x->type && l->e->has_name && l->owner &&
+		    same_bytes(&l->e->name, &x->name))
+			return l;
+	}
+	return NULL;
 }
 
-/* Datagram sockets connected to a named one, now that every name is bound. */
-static int connect_sockets(struct rst_ctx *ctx)
+/* An accepted connection made again the way it was made: the client
+ * connects to the restored listener, which accepts it; both ends keep their
+ * addresses. */
+static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_sock *accepted, struct rst_sock *client)
 {
-	for (size_t i = 0; i < ctx->nr_socks; i++) {
+	struct rst_task *tc = client->holder ? client->holder : accepted->holder, *tl = task_of(ctx, l->owner);
+	long fd;
+	int r;
+
+	r = make_plain(tc, client);
+	if (r >= 0)
+		r = sock_call_addr(tc, SYS_connect, "connect to the listener", client->fd, &l->e->name);
+	if (r >= 0)
+		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC);
+	if (r >= 0)
+		r = rst_hold_fd(tl, fd, &accepted->fd);
+	if (r < 0)
+		return r;
+	accepted->owner = tl->pid;
+	return sock_options(tl, accepted->fd, accepted->e);
+}
+
+/*
+ * Every socket, before any fd is placed, in the order their links need:
+ * names first (listeners, bound datagram sockets), then connections
+ * (accepted ones through their listener, other pairs with socketpair()),
+ * then datagram sockets connected to a name, then the rest.
+ */
+static int make_sockets(struct rst_ctx *ctx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].nr_fds; k++) {
+			const FileDescEntry *d = ctx->descs[ctx->tasks[i].fds[k]->desc_id - 1].e;
+
+			if (d->kind == FD_KIND__FD_UNIX && !ctx->socks[d->sk_id - 1].holder)
+				ctx->socks[d->sk_id - 1].holder = &ctx->tasks[i];
+		}
+
+	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+
+		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed)
+			r = make_plain(s->holder, s);
+	}
+	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
+		struct rst_sock *s = &ctx->socks[i], *p, *l;
+
+		if (s->owner || !s->holder)
+			continue;
+		if (s->e->peer_closed) {
+			r = make_pair(s->holder, s, NULL);
+			continue;
+		}
+		if (!mutual(ctx, s->e))
+			continue;
+		p = &ctx->socks[s->e->peer_id - 1];
+		if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, s->e, p->e)))
+			r = make_accepted(ctx, l, s, p);
+		else if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, p->e, s->e)))
+			r = make_accepted(ctx, l, p, s);
+		else
+			r = make_pair(s->holder, s, p);
+	}
+	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
 		const UnixSkEntry *peer;
-		struct rst_task *t;
-		struct sockaddr_un a;
-		socklen_t alen;
-		uint64_t addr;
-		int r;
 
-		if (!s->owner || !s->e->peer_id || mutual(ctx, s->e))
+		if (s->owner || !s->holder)
 			continue;
+		r = make_plain(s->holder, s);
+		if (r < 0 || !s->e->peer_id)
+			continue;
+		/* Connected, not as a pair: a datagram socket to a named one. */
 		peer = ctx->socks[s->e->peer_id - 1].e;
 		if (!peer->has_name)
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
 							    "name to connect to again",
 					       s->e->id, peer->id);
-		t = task_of(ctx, s->owner);
-		alen = make_addr(peer->name.data, peer->name.len, &a);
-		crl_rsys_scratch_reset(&t->rsys);
-		r = rst_put(t, &a, alen, &addr);
-		if (r >= 0)
-			r = RCALL(t, NULL, "connect", SYS_connect, s->fd, addr, alen);
-		if (r < 0)
-			return r;
+		r = sock_call_addr(s->holder, SYS_connect, "connect", s->fd, &peer->name);
 	}
-	return 0;
+	return r;
+}
+
+static int open_socket(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd)
+{
+	struct rst_sock *s = &ctx->socks[d->sk_id - 1];
+	int r;
+
+	if (!s->owner)
+		return log_error_errno(-EINVAL, "task %d: unix socket %u was not made", t->pid, s->e->id);
+	r = take(t, s->owner, s->fd, ret_fd);
+	if (r >= 0)
+		r = set_status_flags(t, *ret_fd, d->flags);
+	return r;
 }
 
 /* criu-lite's own copy of a restored socket. */
@@ -564,55 +671,157 @@ static int local_copy(pid_t owner, int fd)
 	return crl_pidfd_getfd(pidfd, fd);
 }
 
-/* Queued messages, sent again in order: by the peer of a pair, or to the
- * socket's name. Then the shutdowns. */
+/* A socket to send datagram i of s's queue from: the one of the tree
+ * bound to its sender's address, else a temporary one bound to it (when
+ * the address is free), else an unnamed one. *ret_bound: a path to unlink
+ * afterwards. */
+static int sender_for(struct rst_ctx *ctx, const UnixSkEntry *e, size_t i, char *ret_bound, size_t len)
+{
+	const ProtobufCBinaryData *from = i < e->n_queue_from ? &e->queue_from[i] : NULL;
+	struct sockaddr_un a;
+	int fd;
+
+	ret_bound[0] = '\0';
+	if (from && from->len) {
+		for (size_t k = 0; k < ctx->nr_socks; k++) {
+			const struct rst_sock *o = &ctx->socks[k];
+
+			if (o->owner && o->e->type == e->type && o->e->has_name && same_bytes(&o->e->name, from))
+				return local_copy(o->owner, o->fd);
+		}
+	}
+	fd = socket(AF_UNIX, e->type | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && from && from->len) {
+		socklen_t alen = make_addr(from->data, from->len, &a);
+
+		if (bind(fd, (struct sockaddr *)&a, alen) == 0) {
+			if (from->data[0])
+				snprintf(ret_bound, len, "%.*s", (int)strnlen((char *)from->data, from->len), from->data);
+		} else {
+			log_debug("unix socket %u: its message %zu came from an address now in use", e->id, i);
+		}
+	}
+	return fd;
+}
+
+/* A datagram's bytes stay charged to its sender until they are read: a
+ * sender needs a send buffer for the whole queue. Returns the size it had
+ * (to put back), or -1 when it was big enough. */
+static int widen_sndbuf(int fd, const UnixSkEntry *e)
+{
+	uint64_t need = 65536;
+	int have = 0, v;
+	socklen_t len = sizeof(have);
+
+	for (size_t k = 0; k < e->n_queue; k++)
+		need += e->queue[k].len + 1024; /* and each one's overhead */
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &len) < 0 || (uint64_t)have >= need)
+		return -1;
+	v = MIN(need, (uint64_t)INT32_MAX / 2);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v));
+	return have;
+}
+
+static void restore_sndbuf(int fd, int had)
+{
+	if (had > 0) {
+		had /= 2; /* the kernel doubles what it is given */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &had, sizeof(had));
+	}
+}
+
+static int send_one(int fd, const ProtobufCBinaryData *m, const struct sockaddr_un *to, socklen_t tolen)
+{
+	ssize_t n;
+
+	n = tolen ? sendto(fd, m->data, m->len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen)
+		  : send(fd, m->data, m->len, MSG_DONTWAIT);
+	if (n != (ssize_t)m->len)
+		return n < 0 ? negative_errno() : -EIO;
+	return 0;
+}
+
+/* Queued messages sent again, in order: by the peer of a pair (or the end
+ * of a closed peer), by the peer a datagram socket is connected to, or by
+ * their senders to the socket's name. Then the shutdowns. */
 static int refill_sockets(struct rst_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *s = &ctx->socks[i];
 		const UnixSkEntry *e = s->e;
-		_cleanup_close_ int sender = -1;
-		struct sockaddr_un a;
-		socklen_t alen = 0;
+		_cleanup_close_ int peer = -1;
+		struct sockaddr_un to;
+		socklen_t tolen = 0;
+		int r, had, fd_had;
 
 		if (!s->owner || !e->n_queue)
 			continue;
-		if (mutual(ctx, e)) {
-			struct rst_sock *peer = &ctx->socks[e->peer_id - 1];
+		if (e->peer_closed) {
+			peer = local_copy(s->owner, s->dead_fd);
+		} else if (e->peer_id) {
+			struct rst_sock *p = &ctx->socks[e->peer_id - 1];
 
-			sender = local_copy(peer->owner, peer->fd);
-		} else if (e->has_name && !e->peer_id) {
-			sender = socket(AF_UNIX, e->type | SOCK_CLOEXEC, 0);
-			alen = make_addr(e->name.data, e->name.len, &a);
+			peer = local_copy(p->owner, p->fd);
+			if (!mutual(ctx, e)) {
+				/* It accepts only its peer's datagrams, sent to
+				 * its name. */
+				if (!e->has_name)
+					return log_error_errno(-EOPNOTSUPP, "unix socket %u: its queue came from its "
+									    "peer, but it has no name to send to",
+							       e->id);
+				tolen = make_addr(e->name.data, e->name.len, &to);
+			}
+		} else if (e->has_name) {
+			tolen = make_addr(e->name.data, e->name.len, &to);
 		} else {
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u: messages queued to it cannot be sent "
 							    "again (no peer in the tree, no name)",
 					       e->id);
 		}
-		if (sender < 0)
-			return log_error_errno(sender < 0 && errno ? negative_errno() : sender,
-					       "unix socket %u: cannot get a socket to send its queue from: %m", e->id);
+		if ((e->peer_closed || e->peer_id) && peer < 0)
+			return log_error_errno(peer, "unix socket %u: cannot get its peer to send its queue from: %m",
+					       e->id);
+		had = peer >= 0 ? widen_sndbuf(peer, e) : -1;
 		for (size_t k = 0; k < e->n_queue; k++) {
 			const ProtobufCBinaryData *m = &e->queue[k];
-			ssize_t n;
+			char bound[PATH_MAX];
+			int fd = peer;
 
 			if (e->type == SOCK_STREAM) {
 				/* Never wait: a full buffer would hang the restore. */
-				for (size_t done = 0; done < m->len; done += n) {
-					n = send(sender, m->data + done, m->len - done, MSG_DONTWAIT);
+				for (size_t done = 0; done < m->len;) {
+					ssize_t n = send(peer, m->data + done, m->len - done, MSG_DONTWAIT);
+
 					if (n <= 0)
 						return log_error_errno(n < 0 ? negative_errno() : -EIO,
 								       "unix socket %u: cannot queue %zu bytes again: %m",
 								       e->id, m->len);
+					done += n;
 				}
 				continue;
 			}
-			n = alen ? sendto(sender, m->data, m->len, MSG_DONTWAIT, (struct sockaddr *)&a, alen)
-				 : send(sender, m->data, m->len, MSG_DONTWAIT);
-			if (n != (ssize_t)m->len)
-				return log_error_errno(n < 0 ? negative_errno() : -EIO,
-						       "unix socket %u: cannot queue message %zu again: %m", e->id, k);
+			bound[0] = '\0';
+			if (peer < 0) {
+				fd = sender_for(ctx, e, k, bound, sizeof(bound));
+				if (fd < 0)
+					return log_error_errno(negative_errno(), "unix socket %u: no socket to send "
+										   "from: %m",
+							       e->id);
+			}
+			fd_had = fd != peer ? widen_sndbuf(fd, e) : -1;
+			r = send_one(fd, m, &to, tolen);
+			if (fd != peer) {
+				/* A sender of the tree keeps its own size;
+				 * what it sent stays charged to it. */
+				restore_sndbuf(fd, fd_had);
+				close(fd);
+			}
+			if (bound[0])
+				unlink(bound);
+			if (r < 0)
+				return log_error_errno(r, "unix socket %u: cannot queue message %zu again: %m", e->id, k);
 		}
+		restore_sndbuf(peer, had);
 	}
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -720,10 +929,10 @@ int rst_restore_files(struct rst_ctx *ctx)
 		t->hold_base = t->nr_fds ? (int)t->fds[t->nr_fds - 1]->fd + 1 : 0;
 		r = RCALL(t, NULL, "close_range", SYS_close_range, 0, ~0U, 0);
 	}
+	if (r >= 0)
+		r = make_sockets(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
 		r = restore_task_fds(ctx, &ctx->tasks[i]);
-	if (r >= 0)
-		r = connect_sockets(ctx);
 	if (r >= 0)
 		r = refill_sockets(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {

@@ -331,8 +331,18 @@ static bool is_anon(const VmaEntry *e)
 	       e->kind == VMA_KIND__VMA_STACK;
 }
 
+/* The name a VMA carries itself: "[heap]" and "[stack]" are not, the
+ * kernel derives them from the mm fields when it prints maps, and they do
+ * not keep it from merging with a neighbour. */
+static const char *own_name(const char *name)
+{
+	return name && (!strcmp(name, "[heap]") || !strcmp(name, "[stack]")) ? NULL : name;
+}
+
 static bool same_name(const char *a, const char *b)
 {
+	a = own_name(a);
+	b = own_name(b);
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 

@@ -61,6 +61,17 @@ int rst_check_files(struct rst_ctx *ctx)
 		if (st.st_dev != f->dev || st.st_ino != f->ino)
 			return log_error_errno(-ESTALE, "file %s was replaced since the dump (inode %llu, was %llu)",
 					       f->path, (unsigned long long)st.st_ino, (unsigned long long)f->ino);
+		if (S_ISCHR(st.st_mode))
+			continue; /* a device: its identity is all there is */
+		if (f->has_mapped && !f->mapped) {
+			/* Only held open: it may have grown (a log), but an fd
+			 * offset must not point past a shrunk end. */
+			if ((uint64_t)st.st_size < f->size)
+				return log_error_errno(-ESTALE, "file %s shrank since the dump (size %llu, was %llu)",
+						       f->path, (unsigned long long)st.st_size,
+						       (unsigned long long)f->size);
+			continue;
+		}
 		if ((uint64_t)st.st_size != f->size)
 			return log_error_errno(-ESTALE, "file %s changed since the dump (size %llu, was %llu)",
 					       f->path, (unsigned long long)st.st_size,

@@ -106,8 +106,11 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 		r = rst_prepare_ghosts(&ctx);
 	if (r >= 0)
 		r = rst_create_tree(&ctx);
-	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
+	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++) {
 		r = rst_task_mm(&ctx, &ctx.tasks[i]);
+		if (r >= 0)
+			r = rst_task_env(&ctx, &ctx.tasks[i]);
+	}
 	if (r >= 0)
 		r = rst_restore_files(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)

@@ -82,8 +82,10 @@ struct rst_pipe {
 
 struct rst_sock {
 	UnixSkEntry *e;
+	struct rst_task *holder; /* the first task (tree order) with an fd of it */
 	pid_t owner;
 	int fd;                  /* the socket in owner, once created */
+	int dead_fd;             /* peer_closed: the other end, closed when done */
 };
 
 struct rst_object {
@@ -175,6 +177,9 @@ int rst_call(struct rst_task *t, long *ret, const char *step, long nr, unsigned 
 int rst_put(struct rst_task *t, const void *data, size_t len, uint64_t *ret_addr);
 
 /* core.c */
+/* What fds depend on: resource limits (RLIMIT_NOFILE above criu-lite's)
+ * and the working directory (sockets bound by relative paths). */
+int rst_task_env(struct rst_ctx *ctx, struct rst_task *t);
 int rst_task_core(struct rst_ctx *ctx, struct rst_task *t);
 int rst_task_finish(struct rst_ctx *ctx, struct rst_task *t);
 

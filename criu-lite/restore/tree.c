@@ -194,6 +194,20 @@ int rst_create_tree(struct rst_ctx *ctx)
 		ctx->shared = NULL;
 		return log_error_errno(negative_errno(), "cannot map the shared page: %m");
 	}
+	/* A session or group led from outside the tree cannot be joined
+	 * again: the root takes criu-lite's, and says so. */
+	{
+		const PstreeEntry *e = ctx->tasks[0].pstree;
+
+		if (e->sid != e->pid && rst_task_index(ctx, e->sid) < 0)
+			log_info("The tree's session %u was led from outside it: the tree joins criu-lite's "
+				 "session %d",
+				 e->sid, getsid(0));
+		if (e->pgid != e->pid && rst_task_index(ctx, e->pgid) < 0)
+			log_info("The tree's process group %u was led from outside it: the tree joins "
+				 "criu-lite's group %d",
+				 e->pgid, getpgrp());
+	}
 	/* Orphans of a failed restore come back to criu-lite to be reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 

@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "shmem.pb-c.h"
@@ -144,7 +145,7 @@ static bool is_zero(const unsigned char *p, size_t n)
  * reports ("pid 12", "shmem 3"). Returns the number of pages compared.
  */
 static uint64_t compare_runs(const struct runs *rs, int pages_fd, int live_fd, int64_t delta,
-			     const char *what, const char *unit)
+			     const char *what, const char *unit, uint64_t skip_start, uint64_t skip_len)
 {
 	static unsigned char a[BATCH * PG], b[BATCH * PG];
 	uint64_t compared = 0;
@@ -170,6 +171,12 @@ static uint64_t compare_runs(const struct runs *rs, int pages_fd, int live_fd, i
 				done += n;
 				continue;
 			}
+			/* Bytes the kernel itself rewrites in a running task
+			 * (its rseq area: cpu_id on every migration) are not
+			 * compared. */
+			for (uint64_t x = skip_start; x < skip_start + skip_len; x++)
+				if (x >= addr && x < addr + n * PG)
+					a[x - addr] = b[x - addr];
 			for (uint64_t p = 0; p < n; p++)
 				if (memcmp(a + p * PG, b + p * PG, PG)) {
 					size_t at = 0;
@@ -321,7 +328,22 @@ static void check_pid(int dirfd, pid_t pid)
 		}
 		nr_pages += rs.r[i].nr;
 	}
-	compared = compare_runs(&rs, pages_fd, mem_fd, 0, what, "address");
+	{
+		ProtobufCMessage *cm = NULL;
+		const char *why;
+		uint64_t rseq_ptr = 0, rseq_len = 0;
+
+		if (crl_img_read_single(dirfd, CRL_IMG_CORE, pid, &cm, &why) == 0) {
+			const CoreEntry *core = (const CoreEntry *)cm;
+
+			if (core->rseq) {
+				rseq_ptr = core->rseq->ptr;
+				rseq_len = core->rseq->size;
+			}
+			protobuf_c_message_free_unpacked(cm, NULL);
+		}
+		compared = compare_runs(&rs, pages_fd, mem_fd, 0, what, "address", rseq_ptr, rseq_len);
+	}
 	printf("pid %d: %zu runs, %" PRIu64 " dumped pages, %" PRIu64 " compared with live memory\n", pid, rs.nr,
 	       nr_pages, compared);
 	check_complete(pid, mm, &rs, mem_fd);
@@ -412,7 +434,7 @@ static void check_shmem(int dirfd, const ShmemEntry *e)
 		if (rs.r[i].vaddr + rs.r[i].nr * PG > e->size)
 			diff("%s: the dumped run at offset %#" PRIx64 " ends past the size %" PRIu64 "\n", what,
 			     rs.r[i].vaddr, e->size);
-	compared = compare_runs(&rs, pages_fd, obj_fd, 0, what, "offset");
+	compared = compare_runs(&rs, pages_fd, obj_fd, 0, what, "offset", 0, 0);
 
 	/* Live data that was not dumped must be zeroes. */
 	for (off_t data = 0; (uint64_t)data < e->size;) {

@@ -17,7 +17,9 @@
  * pages, and growing the mapping back with mremap() shows pages 8-15 as
  * they were written.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -151,7 +153,7 @@ static void check_shrunk(const char *what, char *map, char obj)
 	vl_expect_fill(what, map, MAPPED * PG, seed(obj));
 	grown = mremap(map, MAPPED * PG, SMALL * PG, MREMAP_MAYMOVE);
 	if (grown == MAP_FAILED) {
-		vl_fail("%s: mremap to %lu pages: %m", what, SMALL);
+		vl_fail("%s: mremap to %lu pages: %m", what, (unsigned long)SMALL);
 		return;
 	}
 	/* Reading past the end of a shrunk object would be SIGBUS: check the

@@ -13,7 +13,9 @@ struct crl_unix_sk {
 	uint64_t ino;
 	uint32_t type;          /* SOCK_STREAM... */
 	uint32_t state;         /* TCP_* as unix_diag reports */
-	uint64_t peer_ino;      /* 0: not connected */
+	bool has_peer;          /* connected: it points at a peer... */
+	uint64_t peer_ino;      /* ...whose inode is 0 once it is closed, or
+				 * while a listener has not accepted it */
 	char name[110];         /* sun_path bytes; name_len 0: unbound */
 	size_t name_len;        /* abstract names start with a NUL byte */
 	bool has_vfs;
