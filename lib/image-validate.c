@@ -77,8 +77,10 @@ int crl_validate_pstree(const ProtobufCMessage *m, char *err, size_t len)
 	for (size_t i = 0; i < e->n_threads; i++)
 		CHECK(e->threads[i] > 0 && e->threads[i] < CRL_PID_MAX, "thread id %u out of range",
 		      e->threads[i]);
-	CHECK(e->state == TASK_STATE__TASK_ALIVE || e->state == TASK_STATE__TASK_STOPPED,
+	CHECK(e->state == TASK_STATE__TASK_ALIVE || e->state == TASK_STATE__TASK_STOPPED ||
+		      e->state == TASK_STATE__TASK_ZOMBIE,
 	      "unknown task state %d", e->state);
+	CHECK(e->state != TASK_STATE__TASK_ZOMBIE || e->ppid, "the root %u is a zombie", e->pid);
 	CHECK(!e->comm || strlen(e->comm) < 16, "comm longer than 15 bytes");
 	return 0;
 }

@@ -192,7 +192,8 @@ int cmd_dump(const struct crl_opts *o)
 
 	r = dump_freeze_tree(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
-		r = dump_task(&ctx, &ctx.tasks[i]);
+		if (!ctx.tasks[i].zombie)
+			r = dump_task(&ctx, &ctx.tasks[i]);
 	if (r >= 0)
 		r = dump_files_write(&ctx);
 	if (r >= 0)

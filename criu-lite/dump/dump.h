@@ -51,6 +51,7 @@ struct dump_task {
 	uint64_t sigmask;            /* blocked signals as seized */
 	bool sigmask_changed;        /* we blocked everything during remote calls */
 	bool exited;                 /* it died during the dump */
+	bool zombie;                 /* it had exited already: only its pstree entry */
 
 	/* Memory. */
 	struct crl_vma_list vmas;

@@ -80,11 +80,20 @@ static int freeze_task(struct dump_ctx *ctx, struct dump_task *t)
 				       t->pid);
 	if (r < 0)
 		return log_error_errno(r, "task %d: cannot read /proc/%d/stat: %m", t->pid, t->pid);
-	if (t->stat.state == 'Z' || t->stat.state == 'X')
-		return log_error_errno(-EINVAL,
-				       "task %d (%s) is a zombie: it exited and its parent %d has not "
-				       "reaped it; zombies are not supported",
-				       t->pid, t->stat.comm, t->stat.ppid);
+	if (t->stat.state == 'X')
+		return log_error_errno(-ESRCH, "task %d (%s) exited while the tree was being frozen", t->pid,
+				       t->stat.comm);
+	if (t->stat.state == 'Z') {
+		/* It exited; its parent has not reaped it. It comes back as
+		 * the zombie it is, with its exit status. */
+		if (t->parent < 0)
+			return log_error_errno(-EINVAL, "task %d (%s) is a zombie: there is no tree to dump",
+					       t->pid, t->stat.comm);
+		t->zombie = true;
+		log_debug("task %d (%s) is a zombie with exit status %#x", t->pid, t->stat.comm,
+			  t->stat.exit_code);
+		return 0;
+	}
 	if (t->stat.flags & 0x00200000 /* PF_KTHREAD */)
 		return log_error_errno(-EINVAL, "task %d (%s) is a kernel thread", t->pid, t->stat.comm);
 
@@ -178,6 +187,8 @@ int dump_freeze_tree(struct dump_ctx *ctx)
 		r = freeze_task(ctx, &ctx->tasks[i]);
 		if (r < 0)
 			return r;
+		if (ctx->tasks[i].zombie)
+			continue; /* it has no children any more */
 		r = crl_proc_children(ctx->tasks[i].pid, ctx->tasks[i].pid, &kids, &nr_kids);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot read its children: %m",
@@ -195,6 +206,8 @@ int dump_freeze_tree(struct dump_ctx *ctx)
 		_cleanup_free_ pid_t *kids = NULL;
 		size_t nr_kids = 0;
 
+		if (ctx->tasks[i].zombie)
+			continue;
 		r = crl_proc_children(ctx->tasks[i].pid, ctx->tasks[i].pid, &kids, &nr_kids);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot read its children: %m",
@@ -297,7 +310,12 @@ int dump_write_pstree(struct dump_ctx *ctx)
 		e.n_threads = 1;
 		e.threads = &tid;
 		e.exit_signal = t->stat.exit_signal;
-		e.state = t->stop.group_stop ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
+		e.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
+			  t->stop.group_stop ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
+		if (t->zombie) {
+			e.has_exit_status = true;
+			e.exit_status = t->stat.exit_code;
+		}
 		e.comm = (char *)t->stat.comm;
 		r = crl_img_write(img, &e.base);
 	}

@@ -289,9 +289,33 @@ caps:
 }
 
 /* Signals that were queued at dump time, queued again by the task to
- * itself so their siginfo (sender, code) stays as it was. */
+ * itself so their siginfo (sender, code) stays as it was. Whatever the stub
+ * got meanwhile (all signals are blocked while it is rebuilt) is taken out
+ * of its queues first. */
 static int restore_pending(struct rst_task *t)
 {
+	uint64_t all = ~0ULL, set_addr, ts_addr, info_addr;
+	struct timespec zero = { 0, 0 };
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, &all, sizeof(all), &set_addr);
+	if (r >= 0)
+		r = rst_put(t, &zero, sizeof(zero), &ts_addr);
+	if (r >= 0)
+		r = crl_rsys_reserve(&t->rsys, sizeof(siginfo_t), &info_addr);
+	for (int n = 0; r >= 0 && n < 4096; n++) {
+		long ret;
+
+		r = crl_rsys_call(&t->rsys, &ret, SYS_rt_sigtimedwait, set_addr, info_addr, ts_addr, 8);
+		if (r >= 0 && ret <= 0)
+			break; /* -EAGAIN: the queues are empty */
+		if (r >= 0)
+			log_debug("task %d: signal %ld the stub got was dropped", t->pid, ret);
+	}
+	if (r < 0)
+		return r;
+
 	for (int shared = 0; shared < 2; shared++) {
 		size_t n = shared ? t->core->n_pending_shared : t->core->n_pending_thread;
 		ProtobufCBinaryData *si = shared ? t->core->pending_shared : t->core->pending_thread;

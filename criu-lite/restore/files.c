@@ -167,7 +167,8 @@ int rst_load_files(struct rst_ctx *ctx)
 			r = log_error_errno(-EBADMSG, "%s/unixsk.img: socket %u: its peer %u is not in the dump",
 					    ctx->opts->dir, ctx->socks[i].e->id, ctx->socks[i].e->peer_id);
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
-		r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
+		if (!rst_zombie(&ctx->tasks[i]))
+			r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
 	return r;
 }
 
@@ -926,6 +927,8 @@ int rst_restore_files(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
+		if (rst_zombie(t))
+			continue;
 		t->hold_base = t->nr_fds ? (int)t->fds[t->nr_fds - 1]->fd + 1 : 0;
 		r = RCALL(t, NULL, "close_range", SYS_close_range, 0, ~0U, 0);
 	}

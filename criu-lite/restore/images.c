@@ -394,6 +394,8 @@ int rst_load_images(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
+		if (rst_zombie(t))
+			continue; /* a zombie has its pstree entry only */
 		r = read_one(ctx, CRL_IMG_CORE, t->pid, (ProtobufCMessage **)&t->core);
 		if (r >= 0)
 			r = read_one(ctx, CRL_IMG_MM, t->pid, (ProtobufCMessage **)&t->mm);

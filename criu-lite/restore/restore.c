@@ -53,6 +53,8 @@ static void release_tree(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
+		if (!t->seized)
+			continue; /* a zombie */
 		/* A task dumped while stopped by job control stops again. */
 		if (t->pstree->state == TASK_STATE__TASK_STOPPED)
 			kill(t->pid, SIGSTOP);
@@ -106,7 +108,10 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 		r = rst_prepare_ghosts(&ctx);
 	if (r >= 0)
 		r = rst_create_tree(&ctx);
+	/* Zombies exited in tree creation: nothing more to do for them. */
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++) {
+		if (rst_zombie(&ctx.tasks[i]))
+			continue;
 		r = rst_task_mm(&ctx, &ctx.tasks[i]);
 		if (r >= 0)
 			r = rst_task_env(&ctx, &ctx.tasks[i]);
@@ -114,11 +119,13 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	if (r >= 0)
 		r = rst_restore_files(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
-		r = rst_task_core(&ctx, &ctx.tasks[i]);
+		if (!rst_zombie(&ctx.tasks[i]))
+			r = rst_task_core(&ctx, &ctx.tasks[i]);
 	if (r >= 0)
 		r = rst_seal_memfds(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
-		r = rst_task_finish(&ctx, &ctx.tasks[i]);
+		if (!rst_zombie(&ctx.tasks[i]))
+			r = rst_task_finish(&ctx, &ctx.tasks[i]);
 	if (r >= 0 && o->pidfile)
 		r = write_pidfile(o->pidfile, ctx.tasks[0].pid);
 	if (r < 0) {

@@ -121,6 +121,11 @@ struct rst_ctx {
 	bool has_tty;
 };
 
+static inline bool rst_zombie(const struct rst_task *t)
+{
+	return t->pstree->state == TASK_STATE__TASK_ZOMBIE;
+}
+
 /* images.c */
 /* Read every record of an image; fn takes ownership of each and explains a
  * refusal in why (the caller names the file and the record). */

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +71,40 @@ static void __attribute__((noreturn)) stub_fail(struct rst_shared *sh, pid_t pid
 	__builtin_unreachable();
 }
 
+/*
+ * A zombie comes back by exiting as it did, once every task exists (it may
+ * lead a group others join; a zombie still holds its group). Its parent, a
+ * stub too, does not wait for it: it stays a zombie until the restored
+ * parent does.
+ */
+static void __attribute__((noreturn)) stub_zombie(struct rst_ctx *ctx, const PstreeEntry *e)
+{
+	struct rst_shared *sh = ctx->shared;
+	unsigned status = e->has_exit_status ? e->exit_status : 0;
+	int sig = status & 0x7f;
+
+	if (e->comm)
+		prctl(PR_SET_NAME, e->comm);
+	while (atomic_load(&sh->created) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
+		sleep_ms(1);
+	atomic_fetch_add(&sh->ready, 1);
+	if (sig) {
+		/* Killed by a signal: die by it, without a core file of ours
+		 * (the core-dump bit of the status is not reproduced). */
+		struct rlimit none = { 0, 0 };
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t all;
+
+		setrlimit(RLIMIT_CORE, &none);
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+		sigemptyset(&all);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+		syscall(SYS_kill, syscall(SYS_getpid), sig);
+	}
+	syscall(SYS_exit_group, (status >> 8) & 0xff);
+	__builtin_unreachable();
+}
+
 static void __attribute__((noreturn)) stub_main(struct rst_ctx *ctx, int idx)
 {
 	struct rst_shared *sh = ctx->shared;
@@ -108,6 +143,9 @@ static void __attribute__((noreturn)) stub_main(struct rst_ctx *ctx, int idx)
 			stub_fail(sh, c->pid, "clone3 with set_tid", errno);
 	}
 	atomic_fetch_add(&sh->created, 1);
+
+	if (e->state == TASK_STATE__TASK_ZOMBIE)
+		stub_zombie(ctx, e);
 
 	/* A group led by another task can be joined once that task exists. */
 	while (atomic_load(&sh->created) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
@@ -183,6 +221,26 @@ static int wait_for_stubs(struct rst_ctx *ctx, pid_t root)
 	return 0;
 }
 
+/* Zombies must have exited before their parents are seized: a traced
+ * parent would get their SIGCHLD queued. */
+static int wait_for_zombies(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct crl_proc_stat st;
+		int waited = 0;
+
+		if (!rst_zombie(&ctx->tasks[i]))
+			continue;
+		while (crl_proc_stat_read(ctx->tasks[i].pid, &st) == 0 && st.state != 'Z') {
+			if (++waited > TREE_TIMEOUT_MS)
+				return log_error_errno(-ETIMEDOUT, "task %d did not exit to become a zombie again",
+						       ctx->tasks[i].pid);
+			sleep_ms(1);
+		}
+	}
+	return 0;
+}
+
 int rst_create_tree(struct rst_ctx *ctx)
 {
 	size_t size = sizeof(struct rst_shared) + ctx->nr_tasks;
@@ -225,11 +283,16 @@ int rst_create_tree(struct rst_ctx *ctx)
 	r = wait_for_stubs(ctx, root);
 	if (r < 0)
 		return r;
+	r = wait_for_zombies(ctx);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
 		t->created = true;
+		if (rst_zombie(t))
+			continue;
 		r = crl_ptrace_seize(t->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL, &(struct crl_stop_info){ 0 });
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot seize the new task: %m", t->pid);
