@@ -160,8 +160,13 @@ int rst_load_files(struct rst_ctx *ctx)
 		r = rst_read_all(ctx, CRL_IMG_PIPES, 0, add_pipe, NULL, false);
 	if (r >= 0)
 		r = rst_read_all(ctx, CRL_IMG_UNIXSK, 0, add_sock, NULL, false);
-	for (size_t i = 0; i < ctx->nr_descs && r >= 0; i++)
-		r = check_desc(ctx, ctx->descs[i].e);
+	for (size_t i = 0; i < ctx->nr_descs && r >= 0; i++) {
+		const FileDescEntry *e = ctx->descs[i].e;
+
+		r = check_desc(ctx, e);
+		if (r >= 0 && e->kind == FD_KIND__FD_PIPE && (e->flags & O_ACCMODE) != O_WRONLY)
+			ctx->pipes[e->pipe_id - 1].has_reader = true;
+	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++)
 		if (ctx->socks[i].e->peer_id > ctx->nr_socks)
 			r = log_error_errno(-EBADMSG, "%s/unixsk.img: socket %u: its peer %u is not in the dump",
@@ -893,6 +898,20 @@ static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 	}
 }
 
+/*
+ * Standard output or error writing into a pipe whose reader is outside the
+ * tree: that reader cannot be reached again, and a new pipe nobody reads
+ * would kill the task with SIGPIPE at its first write. It writes to
+ * criu-lite's own fd of that number instead (what restore was given), and
+ * the log says so.
+ */
+static bool stdio_to_outside(struct rst_ctx *ctx, const FdEntry *f, const FileDescEntry *d)
+{
+	return (f->fd == 1 || f->fd == 2) && d->kind == FD_KIND__FD_PIPE &&
+	       (d->flags & O_ACCMODE) == O_WRONLY && !ctx->pipes[d->pipe_id - 1].has_reader &&
+	       fcntl(f->fd, F_GETFD) >= 0;
+}
+
 static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
 {
 	for (size_t i = 0; i < t->nr_fds; i++) {
@@ -900,10 +919,17 @@ static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
 		struct rst_desc *d = &ctx->descs[f->desc_id - 1];
 		int fd, r;
 
-		if (d->owner)
+		if (d->owner) {
 			r = take(t, d->owner, d->owner_fd, &fd);
-		else
+		} else if (stdio_to_outside(ctx, f, d->e)) {
+			log_info("task %d fd %u: its pipe led out of the tree; it now goes to criu-lite's fd %u",
+				 t->pid, f->fd, f->fd);
+			r = take(t, getpid(), f->fd, &fd);
+			if (r >= 0)
+				r = set_status_flags(t, fd, d->e->flags);
+		} else {
 			r = open_desc(ctx, t, d->e, &fd);
+		}
 		if (r >= 0)
 			r = place(t, fd, f->fd, f->cloexec);
 		if (r < 0)

@@ -78,6 +78,7 @@ struct rst_pipe {
 	pid_t owner;             /* the task holding the pipe's first ends */
 	int rfd, wfd;            /* there: the read and write ends (-1 when given away) */
 	bool r_used, w_used;     /* the pipe2 descriptions went to dumped ones */
+	bool has_reader;         /* the dump holds a reading description of it */
 };
 
 struct rst_sock {
