@@ -416,25 +416,32 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
  * packet-mode reader gets one buffer per read). */
 static int read_copy(int fd, ssize_t n, PipeEntry *e, char *buf)
 {
+	/* A read stops at the end of a packet buffer (the buffer's own flag,
+	 * whatever the reader), and never before the end of plain data: more
+	 * than one read means packets, even when no writer is left to show
+	 * O_DIRECT. */
 	for (ssize_t got = 0; got < n;) {
 		ssize_t k = read(fd, buf + got, n - got);
+		ProtobufCBinaryData *np;
 
 		if (k <= 0)
 			return k < 0 ? negative_errno() : -EIO;
-		if (e->packets) {
-			ProtobufCBinaryData *np = realloc(e->packet, (e->n_packet + 1) * sizeof(*np));
-
-			if (!np)
-				return -ENOMEM;
-			e->packet = np;
-			e->packet[e->n_packet++] = (ProtobufCBinaryData){ k, (uint8_t *)buf + got };
-		}
+		np = realloc(e->packet, (e->n_packet + 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		e->packet = np;
+		e->packet[e->n_packet++] = (ProtobufCBinaryData){ k, (uint8_t *)buf + got };
 		got += k;
 	}
-	if (!e->packets && n > 0) {
-		e->has_data = true;
-		e->data.len = n;
-		e->data.data = (uint8_t *)buf;
+	if (e->n_packet > 1)
+		e->has_packets = e->packets = true;
+	if (!e->packets) {
+		e->n_packet = 0;
+		if (n > 0) {
+			e->has_data = true;
+			e->data.len = n;
+			e->data.data = (uint8_t *)buf;
+		}
 	}
 	return 0;
 }
@@ -514,16 +521,28 @@ static void queue_free(struct queue *q)
 	free(q->from);
 }
 
-static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
+static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *ret_peek_off)
 {
 	_cleanup_free_ char *buf = malloc(PEEK_BUF);
 	int saved = -1, zero = 0, r = 0;
+	ssize_t head = -1;
 	socklen_t len = sizeof(saved);
 
 	if (!buf)
 		return -ENOMEM;
-	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0 ||
-	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
+	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
+	/* The walk below cannot see an empty datagram that was peeked at
+	 * before (the kernel steps over those); a peek without an offset
+	 * still sees the head of the queue, which is where the task's own
+	 * MSG_PEEK leaves one. */
+	if (s->diag.type != SOCK_STREAM) {
+		int off = -1;
+
+		if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0)
+			head = recv(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	}
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
 		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
 	for (;;) {
 		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
@@ -594,9 +613,24 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q)
 		memcpy(q->msgs[q->nr].data, buf, n);
 		q->msgs[q->nr++].len = n;
 	}
+	if (r >= 0 && head == 0 && (q->nr == 0 || q->msgs[0].len != 0)) {
+		/* An empty datagram at the head that the walk stepped over. */
+		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
+			r = -ENOMEM;
+		} else {
+			memmove(q->msgs + 1, q->msgs, q->nr * sizeof(*q->msgs));
+			memmove(q->from + 1, q->from, q->nr * sizeof(*q->from));
+			q->msgs[0] = (ProtobufCBinaryData){ 0, malloc(1) };
+			q->from[0] = (ProtobufCBinaryData){ 0, malloc(1) };
+			q->nr++;
+			if (!q->msgs[0].data || !q->from[0].data)
+				r = -ENOMEM;
+		}
+	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
 		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
 				    s->fd);
+	*ret_peek_off = saved;
 	return r;
 }
 
@@ -632,13 +666,25 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.name.len = d->name_len;
 	}
 	if (d->peer_ino) {
+		const struct crl_unix_sk *outside;
+
 		e.peer_id = sock_id_of(ctx->files, d->peer_ino);
 		e.has_peer_id = e.peer_id != 0;
-		if (!e.peer_id)
+		outside = e.peer_id ? NULL : crl_unix_find(&ctx->files->diag, d->peer_ino);
+		if (!e.peer_id && d->type == SOCK_DGRAM && outside && outside->name_len) {
+			/* A datagram socket connected to a named one outside
+			 * the tree (syslog's /dev/log): connected again by
+			 * name at restore. */
+			e.has_peer_outside = e.peer_outside = true;
+			e.has_peer_name = true;
+			e.peer_name.data = (uint8_t *)outside->name;
+			e.peer_name.len = outside->name_len;
+		} else if (!e.peer_id) {
 			return log_error_errno(-EOPNOTSUPP,
 					       "task %d fd %d: unix socket connected to a socket outside the "
 					       "tree; not supported",
 					       s->pid, s->fd);
+		}
 	} else if (d->has_peer) {
 		/* Connected to a peer that has no inode: either a closed one
 		 * (the kernel shut this end down then), or a connection a
@@ -700,10 +746,20 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.passcred = true;
 	}
 	if (d->state != TCP_LISTEN) {
-		r = peek_socket(s, sk, &q);
+		int peek_off = -1;
+
+		r = peek_socket(s, sk, &q, &peek_off);
 		if (r < 0) {
 			queue_free(&q);
 			return r;
+		}
+		e.has_peek_off = peek_off >= 0;
+		e.peek_off = peek_off;
+		if (e.peer_outside && q.nr) {
+			queue_free(&q);
+			return log_error_errno(-EOPNOTSUPP, "task %d fd %d: messages from a socket outside the tree "
+							    "are queued to it; not supported",
+					       s->pid, s->fd);
 		}
 		e.n_queue = q.nr;
 		e.queue = q.msgs;

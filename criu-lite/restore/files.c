@@ -480,6 +480,23 @@ static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 	return r;
 }
 
+/*
+ * The address to reach a socket bound to name by task binder: a path
+ * relative to the binder's working directory is reached through
+ * /proc/BINDER/cwd, whatever the working directory of whoever connects.
+ */
+static socklen_t reach_addr(const ProtobufCBinaryData *name, pid_t binder, struct sockaddr_un *a)
+{
+	char path[sizeof(a->sun_path) + 1];
+	int n = strnlen((char *)name->data, name->len);
+
+	if (!name->len || name->data[0] == '\0' || name->data[0] == '/' || !binder)
+		return make_addr(name->data, name->len, a);
+	if (snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", binder, n, name->data) >= (int)sizeof(a->sun_path))
+		return make_addr(name->data, name->len, a); /* too long: the name as it is */
+	return make_addr((const uint8_t *)path, strlen(path) + 1, a);
+}
+
 static int sock_call_addr(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name)
 {
 	struct sockaddr_un a;
@@ -491,6 +508,40 @@ static int sock_call_addr(struct rst_task *t, long nr, const char *what, int fd,
 	r = rst_put(t, &a, alen, &addr);
 	if (r >= 0)
 		r = RCALL(t, NULL, what, nr, fd, addr, alen);
+	return r;
+}
+
+/* connect() fd of task t to the socket binder bound to name. */
+static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *name, pid_t binder, const char *what)
+{
+	struct sockaddr_un a;
+	socklen_t alen = reach_addr(name, binder, &a);
+	uint64_t addr;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, &a, alen, &addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, what, SYS_connect, fd, addr, alen);
+	return r;
+}
+
+/* Bind s (made in t) to its name: the old socket file removed, the new one
+ * given the dumped mode. */
+static int bind_name(struct rst_task *t, struct rst_sock *s)
+{
+	const UnixSkEntry *e = s->e;
+	int r = free_path(t, e);
+
+	if (r >= 0)
+		r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
+	if (r >= 0 && e->has_vfs_mode && e->name.data[0]) {
+		char path[PATH_MAX];
+
+		sock_path(t, &e->name, path, sizeof(path));
+		if (chmod(path, e->vfs_mode) < 0)
+			log_warn("socket %s: cannot give it mode %o: %m", path, e->vfs_mode);
+	}
 	return r;
 }
 
@@ -509,18 +560,8 @@ static int make_plain(struct rst_task *t, struct rst_sock *s)
 		return r;
 	s->owner = t->pid;
 	r = sock_options(t, s->fd, e);
-	if (r >= 0 && e->has_name) {
-		r = free_path(t, e);
-		if (r >= 0)
-			r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
-		if (r >= 0 && e->has_vfs_mode && e->name.data[0]) {
-			char path[PATH_MAX];
-
-			sock_path(t, &e->name, path, sizeof(path));
-			if (chmod(path, e->vfs_mode) < 0)
-				log_warn("socket %s: cannot give it mode %o: %m", path, e->vfs_mode);
-		}
-	}
+	if (r >= 0 && e->has_name)
+		r = bind_name(t, s);
 	if (r >= 0 && e->state == TCP_LISTEN)
 		r = RCALL(t, NULL, "listen", SYS_listen, s->fd, e->has_backlog ? e->backlog : 128);
 	return r;
@@ -550,6 +591,13 @@ static int make_pair(struct rst_task *t, struct rst_sock *s, struct rst_sock *pe
 		peer->owner = t->pid;
 		r = sock_options(t, peer->fd, peer->e);
 	}
+	/* An end of socketpair() is unbound and may be bound: so the names
+	 * come back (a datagram pair connected by name, an accepted
+	 * connection whose listener is gone). */
+	if (r >= 0 && s->e->has_name)
+		r = bind_name(t, s);
+	if (r >= 0 && peer && peer->e->has_name)
+		r = bind_name(t, peer);
 	return r;
 }
 
@@ -580,7 +628,7 @@ static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_soc
 
 	r = make_plain(tc, client);
 	if (r >= 0)
-		r = sock_call_addr(tc, SYS_connect, "connect to the listener", client->fd, &l->e->name);
+		r = sock_connect(tc, client->fd, &l->e->name, l->owner, "connect to the listener");
 	if (r >= 0)
 		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC);
 	if (r >= 0)
@@ -612,7 +660,8 @@ static int make_sockets(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
 
-		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed)
+		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
+		    !s->e->peer_outside)
 			r = make_plain(s->holder, s);
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
@@ -641,6 +690,11 @@ static int make_sockets(struct rst_ctx *ctx)
 		if (s->owner || !s->holder)
 			continue;
 		r = make_plain(s->holder, s);
+		if (r >= 0 && s->e->peer_outside) {
+			/* Outside the tree: the name leads to it again. */
+			r = sock_connect(s->holder, s->fd, &s->e->peer_name, 0, "connect to a socket outside the tree");
+			continue;
+		}
 		if (r < 0 || !s->e->peer_id)
 			continue;
 		/* Connected, not as a pair: a datagram socket to a named one. */
@@ -649,7 +703,7 @@ static int make_sockets(struct rst_ctx *ctx)
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
 							    "name to connect to again",
 					       s->e->id, peer->id);
-		r = sock_call_addr(s->holder, SYS_connect, "connect", s->fd, &peer->name);
+		r = sock_connect(s->holder, s->fd, &peer->name, ctx->socks[s->e->peer_id - 1].owner, "connect");
 	}
 	return r;
 }
@@ -681,7 +735,8 @@ static int local_copy(pid_t owner, int fd)
  * bound to its sender's address, else a temporary one bound to it (when
  * the address is free), else an unnamed one. *ret_bound: a path to unlink
  * afterwards. */
-static int sender_for(struct rst_ctx *ctx, const UnixSkEntry *e, size_t i, char *ret_bound, size_t len)
+static int sender_for(struct rst_ctx *ctx, const UnixSkEntry *e, pid_t owner, size_t i, char *ret_bound,
+		      size_t len)
 {
 	const ProtobufCBinaryData *from = i < e->n_queue_from ? &e->queue_from[i] : NULL;
 	struct sockaddr_un a;
@@ -699,13 +754,27 @@ static int sender_for(struct rst_ctx *ctx, const UnixSkEntry *e, size_t i, char 
 	fd = socket(AF_UNIX, e->type | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && from && from->len) {
 		socklen_t alen = make_addr(from->data, from->len, &a);
+		bool relative = from->data[0] && from->data[0] != '/';
+		_cleanup_close_ int here = relative ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		char cwd[64];
+		int n = strnlen((char *)from->data, from->len);
 
-		if (bind(fd, (struct sockaddr *)&a, alen) == 0) {
-			if (from->data[0])
-				snprintf(ret_bound, len, "%.*s", (int)strnlen((char *)from->data, from->len), from->data);
+		/* The sender's address is recorded as it was bound: a relative
+		 * one is bound from the receiver's directory, as the best
+		 * guess of where it was. */
+		snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", owner);
+		if (relative && (here < 0 || chdir(cwd) < 0)) {
+			log_debug("unix socket %u: cannot bind a sender to a relative name", e->id);
+		} else if (bind(fd, (struct sockaddr *)&a, alen) == 0) {
+			if (from->data[0] && relative)
+				snprintf(ret_bound, len, "%s/%.*s", cwd, n, from->data);
+			else if (from->data[0])
+				snprintf(ret_bound, len, "%.*s", n, from->data);
 		} else {
 			log_debug("unix socket %u: its message %zu came from an address now in use", e->id, i);
 		}
+		if (relative && here >= 0 && fchdir(here) < 0)
+			log_warn("cannot go back to criu-lite's working directory: %m");
 	}
 	return fd;
 }
@@ -775,10 +844,10 @@ static int refill_sockets(struct rst_ctx *ctx)
 					return log_error_errno(-EOPNOTSUPP, "unix socket %u: its queue came from its "
 									    "peer, but it has no name to send to",
 							       e->id);
-				tolen = make_addr(e->name.data, e->name.len, &to);
+				tolen = reach_addr(&e->name, s->owner, &to);
 			}
 		} else if (e->has_name) {
-			tolen = make_addr(e->name.data, e->name.len, &to);
+			tolen = reach_addr(&e->name, s->owner, &to);
 		} else {
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u: messages queued to it cannot be sent "
 							    "again (no peer in the tree, no name)",
@@ -808,7 +877,7 @@ static int refill_sockets(struct rst_ctx *ctx)
 			}
 			bound[0] = '\0';
 			if (peer < 0) {
-				fd = sender_for(ctx, e, k, bound, sizeof(bound));
+				fd = sender_for(ctx, e, s->owner, k, bound, sizeof(bound));
 				if (fd < 0)
 					return log_error_errno(negative_errno(), "unix socket %u: no socket to send "
 										   "from: %m",
@@ -838,6 +907,17 @@ static int refill_sockets(struct rst_ctx *ctx)
 			continue;
 		r = RCALL(task_of(ctx, s->owner), NULL, "shutdown", SYS_shutdown, s->fd,
 			  how == 3 ? SHUT_RDWR : how == 1 ? SHUT_RD : SHUT_WR);
+		if (r < 0)
+			return r;
+	}
+	/* The peek offset last: refilling the queue does not move it. */
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+		int r;
+
+		if (!s->owner || !s->e->has_peek_off)
+			continue;
+		r = set_int_opt(task_of(ctx, s->owner), s->fd, SO_PEEK_OFF, s->e->peek_off, "SO_PEEK_OFF");
 		if (r < 0)
 			return r;
 	}

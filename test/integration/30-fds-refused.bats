@@ -66,14 +66,6 @@ refused() {
 		{ echo "the outside listener got '$(cat "$T/outside.out")'" >&2; cat "$T/outside.err" >&2; return 1; }
 }
 
-@test "30-fds refused: a datagram socket connected to a named socket outside the tree (as to /dev/log)" {
-	outside_listener "$T/outside.sock" dgram
-	refused dgram-outside "unix socket connected to a socket outside the tree"
-	wait "$OUTSIDE_PID"
-	[ "$(cat "$T/outside.out")" = outside ] ||
-		{ echo "the outside socket got '$(cat "$T/outside.out")'" >&2; cat "$T/outside.err" >&2; return 1; }
-}
-
 @test "30-fds refused: a listening unix socket with a connection not yet accepted" {
 	start_victim fd-refuse backlog
 	refused_dump "$ROOT" 42 "a listening unix socket with connections not yet accepted"

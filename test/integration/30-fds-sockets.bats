@@ -108,3 +108,11 @@ listen_check() {
 @test "30-fds sockets: a stream peeked at through SO_PEEK_OFF keeps its peek offset" {
 	dump_restore_check fd-socks peek-off
 }
+
+@test "30-fds sockets: a datagram socket connected to a named socket outside the tree (as to /dev/log) is connected to it again" {
+	outside_listener "$T/outside.sock" dgram
+	dump_restore_check fd-refuse dgram-outside
+	wait "$OUTSIDE_PID"
+	[ "$(cat "$T/outside.out")" = outside ] ||
+		{ echo "the outside socket got '$(cat "$T/outside.out")'" >&2; cat "$T/outside.err" >&2; return 1; }
+}
