@@ -179,6 +179,15 @@ int crl_img_open_stream(FILE *f, enum crl_img_kind kind, const char *name, struc
 		fclose(f);
 		return r;
 	}
+	/* A seekable stream tells its size, so a record announcing more
+	 * than is left is refused before anything is allocated for it. */
+	if (fseeko(f, 0, SEEK_END) == 0) {
+		off_t end = ftello(f);
+
+		if (end >= 0)
+			img->size = end;
+		fseeko(f, 0, SEEK_SET);
+	}
 	*ret = img;
 	return read_header(img);
 }

@@ -270,17 +270,32 @@ int crl_page_writer_add(struct crl_page_writer *w, uint64_t vaddr, uint64_t nr, 
 int crl_page_writer_add_local(struct crl_page_writer *w, uint64_t vaddr, const void *data,
 			      uint64_t nr)
 {
+	const char *p = data;
 	int r = writer_flush(w);
 
 	if (r < 0)
 		return r;
-	r = crl_write_all(w->pages_fd, data, nr * CRL_PAGE_SIZE);
-	if (r < 0)
-		return r;
-	r = note_run(w, vaddr, nr, w->offset);
-	if (r < 0)
-		return r;
-	w->offset += nr * CRL_PAGE_SIZE;
+	/* In pieces a record can describe; through the (page-aligned) batch
+	 * buffer when data is not page aligned, as O_DIRECT wants. */
+	while (nr) {
+		uint64_t chunk = MIN(nr, (uint64_t)(1u << 29));
+		bool aligned = PAGE_ALIGNED((uintptr_t)p);
+
+		if (!aligned)
+			chunk = MIN(chunk, (uint64_t)CRL_PAGE_BATCH_BYTES / CRL_PAGE_SIZE);
+		if (!aligned)
+			memcpy(w->buf, p, chunk * CRL_PAGE_SIZE);
+		r = crl_write_all(w->pages_fd, aligned ? p : w->buf, chunk * CRL_PAGE_SIZE);
+		if (r < 0)
+			return r;
+		r = note_run(w, vaddr, chunk, w->offset);
+		if (r < 0)
+			return r;
+		w->offset += chunk * CRL_PAGE_SIZE;
+		vaddr += chunk * CRL_PAGE_SIZE;
+		p += chunk * CRL_PAGE_SIZE;
+		nr -= chunk;
+	}
 	return 0;
 }
 

@@ -112,7 +112,7 @@ int crl_maps_parse_line(const char *line, struct crl_vma *ret)
 		return 0;
 	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms, &off, &maj, &min, &ino,
 		   &n) != 7 ||
-	    strlen(perms) != 4 || start >= end)
+	    strlen(perms) != 4 || start >= end || (perms[3] != 's' && perms[3] != 'p'))
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
 	ret->start = start;
@@ -123,8 +123,6 @@ int crl_maps_parse_line(const char *line, struct crl_vma *ret)
 	ret->ino = ino;
 	ret->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
 		    (perms[2] == 'x' ? PROT_EXEC : 0);
-	if (perms[3] != 's' && perms[3] != 'p')
-		return -EINVAL;
 	ret->shared = perms[3] == 's';
 	p = line + n;
 	while (*p == ' ')
@@ -460,11 +458,11 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 #define HEX(k, field, bit) else if (!strcmp(key, k)) { st.field = strtoull(val, NULL, 16); seen |= (bit); }
 			if (!strcmp(key, "Uid")) {
 				if (parse_u32_list(val, st.uid, 4, &n) < 0 || n != 4)
-					return -EINVAL;
+					goto bad;
 				seen |= 1u << 0;
 			} else if (!strcmp(key, "Gid")) {
 				if (parse_u32_list(val, st.gid, 4, &n) < 0 || n != 4)
-					return -EINVAL;
+					goto bad;
 				seen |= 1u << 1;
 			} else if (!strcmp(key, "Groups")) {
 				/* As many as the line holds (up to NGROUPS_MAX),
@@ -503,7 +501,7 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 				uint32_t ids[32];
 
 				if (parse_u32_list(val, ids, ARRAY_SIZE(ids), &st.nspid_depth) < 0)
-					return -EINVAL;
+					goto bad;
 			}
 #undef HEX
 		}
@@ -511,12 +509,13 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret)
 	}
 	/* Uid, Gid and the five capability sets must all be there (one bit
 	 * each: counting lines let the signal masks stand in for them). */
-	if (seen != 0x7f) {
-		free(st.groups);
-		return -EINVAL;
-	}
+	if (seen != 0x7f)
+		goto bad;
 	*ret = st;
 	return 0;
+bad:
+	free(st.groups);
+	return -EINVAL;
 }
 
 void crl_proc_status_release(struct crl_proc_status *st)

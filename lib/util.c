@@ -138,6 +138,8 @@ int crl_grow(void **array, size_t *cap, size_t need, size_t elem)
 
 	if (need <= *cap)
 		return 0;
+	if (!elem)
+		return -EINVAL;
 	ncap = *cap ? *cap : 16;
 	while (ncap < need) {
 		if (ncap > SIZE_MAX / 2 / elem)
