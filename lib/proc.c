@@ -545,36 +545,46 @@ static int cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int crl_proc_threads(pid_t pid, pid_t **ret, size_t *ret_nr)
+int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr)
 {
-	_cleanup_free_ pid_t *tids = NULL;
+	_cleanup_free_ int *ids = NULL;
 	size_t nr = 0, cap = 0;
 	struct dirent *de;
-	char path[64];
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
+	d = opendir(dir);
 	if (!d)
 		return negative_errno();
 	while ((de = readdir(d))) {
-		uint64_t tid;
+		uint64_t id;
 
-		if (crl_parse_u64(de->d_name, 10, &tid) < 0)
+		if (crl_parse_u64(de->d_name, 10, &id) < 0 || id > INT32_MAX)
 			continue;
-		if (GROW(tids, cap, nr + 1) < 0) {
+		if (GROW(ids, cap, nr + 1) < 0) {
 			closedir(d);
 			return -ENOMEM;
 		}
-		tids[nr++] = tid;
+		ids[nr++] = id;
 	}
 	closedir(d);
-	if (!nr)
-		return -ESRCH;
-	qsort(tids, nr, sizeof(*tids), cmp_pid);
-	*ret = TAKE_PTR(tids);
+	qsort(ids, nr, sizeof(*ids), cmp_pid);
+	*ret = TAKE_PTR(ids);
 	*ret_nr = nr;
 	return 0;
+}
+
+int crl_proc_threads(pid_t pid, pid_t **ret, size_t *ret_nr)
+{
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	r = crl_proc_list_ids(path, ret, ret_nr);
+	if (r == 0 && *ret_nr == 0) {
+		free(*ret);
+		return -ESRCH;
+	}
+	return r;
 }
 
 int crl_proc_children_parse(const char *text, pid_t **ret, size_t *ret_nr)

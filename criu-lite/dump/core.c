@@ -23,6 +23,7 @@
 
 #include "crl/image.h"
 #include "crl/log.h"
+#include "crl/regs.h"
 #include "crl/rsys.h"
 #include "dump.h"
 
@@ -325,17 +326,6 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	return 0;
 }
 
-static void regs_to_image(const struct user_regs_struct *g, UserRegsX86 *o)
-{
-	o->r15 = g->r15; o->r14 = g->r14; o->r13 = g->r13; o->r12 = g->r12;
-	o->bp = g->rbp;  o->bx = g->rbx;  o->r11 = g->r11; o->r10 = g->r10;
-	o->r9 = g->r9;   o->r8 = g->r8;   o->ax = g->rax;  o->cx = g->rcx;
-	o->dx = g->rdx;  o->si = g->rsi;  o->di = g->rdi;  o->orig_ax = g->orig_rax;
-	o->ip = g->rip;  o->cs = g->cs;   o->flags = g->eflags; o->sp = g->rsp;
-	o->ss = g->ss;   o->fs_base = g->fs_base; o->gs_base = g->gs_base;
-	o->ds = g->ds;   o->es = g->es;   o->fs = g->fs;   o->gs = g->gs;
-}
-
 /* Read both signal queues without dequeuing anything. */
 static int read_pending(pid_t pid, bool shared, siginfo_t **ret, size_t *ret_nr)
 {
@@ -400,7 +390,7 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	t->brk = rs.brk;
 
 	/* Registers and FPU state. */
-	regs_to_image(&t->final_regs, &regs);
+	crl_regs_to_image(&t->final_regs, &regs);
 	core.regs = &regs;
 	if (xlen) {
 		xsave = malloc(xlen);

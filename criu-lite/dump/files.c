@@ -122,41 +122,6 @@ static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
 	return 0;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-static int list_fds(pid_t pid, int **ret, size_t *ret_nr)
-{
-	_cleanup_free_ int *fds = NULL;
-	size_t nr = 0, cap = 0;
-	struct dirent *de;
-	char path[64];
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return negative_errno();
-	while ((de = readdir(d))) {
-		uint64_t fd;
-
-		if (crl_parse_u64(de->d_name, 10, &fd) < 0)
-			continue;
-		if (GROW(fds, cap, nr + 1) < 0) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		fds[nr++] = fd;
-	}
-	closedir(d);
-	qsort(fds, nr, sizeof(*fds), cmp_int);
-	*ret = TAKE_PTR(fds);
-	*ret_nr = nr;
-	return 0;
-}
-
 /* The description this fd shares with one seen before, if any. */
 static int find_desc(struct dump_files *f, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id)
 {
@@ -358,7 +323,10 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 	size_t nr = 0;
 	int r;
 
-	r = list_fds(t->pid, &fds, &nr);
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", t->pid);
+	r = crl_proc_list_ids(dir, &fds, &nr);
 	if (r < 0)
 		return log_error_errno(r, "task %d: cannot list its fds: %m", t->pid);
 	r = crl_img_open(ctx->stagefd, CRL_IMG_FDINFO, t->pid, CRL_IMG_WRITE, &img);

@@ -19,6 +19,7 @@
 #include <linux/sched/types.h>
 
 #include "crl/log.h"
+#include "crl/regs.h"
 #include "restore.h"
 
 #define BOOT_SIZE (16 * CRL_PAGE_SIZE)
@@ -393,17 +394,6 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 	return r;
 }
 
-static void regs_from_image(const UserRegsX86 *o, struct user_regs_struct *g)
-{
-	g->r15 = o->r15; g->r14 = o->r14; g->r13 = o->r13; g->r12 = o->r12;
-	g->rbp = o->bp;  g->rbx = o->bx;  g->r11 = o->r11; g->r10 = o->r10;
-	g->r9 = o->r9;   g->r8 = o->r8;   g->rax = o->ax;  g->rcx = o->cx;
-	g->rdx = o->dx;  g->rsi = o->si;  g->rdi = o->di;  g->orig_rax = o->orig_ax;
-	g->rip = o->ip;  g->cs = o->cs;   g->eflags = o->flags; g->rsp = o->sp;
-	g->ss = o->ss;   g->fs_base = o->fs_base; g->gs_base = o->gs_base;
-	g->ds = o->ds;   g->es = o->es;   g->fs = o->fs;   g->gs = o->gs;
-}
-
 /*
  * The last remote call unmaps the bootstrap area it runs from; the task is
  * left at that call's syscall-exit stop with its own registers, FPU state
@@ -416,7 +406,7 @@ int rst_task_finish(struct rst_ctx *ctx, struct rst_task *t)
 	long ret;
 	int r;
 
-	regs_from_image(c->regs, &regs);
+	crl_regs_from_image(c->regs, &regs);
 	/* The dump turned interrupted syscalls into restarts already; make
 	 * sure the kernel does not adjust them once more. */
 	crl_regs_fixup_restart(&regs);

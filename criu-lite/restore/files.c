@@ -287,22 +287,6 @@ static int set_status_flags(struct rst_task *t, int fd, uint32_t flags)
 	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
 }
 
-static int remote_open_path(struct rst_task *t, const char *path, int flags, int *ret_fd)
-{
-	uint64_t addr;
-	long fd;
-	int r;
-
-	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, path, strlen(path) + 1, &addr);
-	if (r >= 0)
-		r = RCALL(t, &fd, path, SYS_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
-	if (r < 0)
-		return r;
-	*ret_fd = fd;
-	return 0;
-}
-
 /* --- pipes ------------------------------------------------------------ */
 
 /* The pipe of a first description: made in t (a FIFO opened by path), its
@@ -389,7 +373,7 @@ static int open_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 		r = take(t, p->owner, p->wfd, ret_fd);
 	} else {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->owner, mode == O_WRONLY ? p->wfd : p->rfd);
-		r = remote_open_path(t, path, mode | O_NONBLOCK, ret_fd);
+		r = rst_open(t, path, mode | O_NONBLOCK, ret_fd);
 	}
 	if (r >= 0)
 		r = set_status_flags(t, *ret_fd, d->flags);
@@ -953,7 +937,7 @@ static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 	case FD_KIND__FD_CHR: {
 		char path[64];
 
-		r = remote_open_path(t, d->path, flags, ret_fd);
+		r = rst_open(t, d->path, flags, ret_fd);
 		if (r < 0)
 			return r;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, *ret_fd);
@@ -967,7 +951,7 @@ static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 			return log_error_errno(r, "task %d had a terminal; restore --shell-job needs one on "
 						  "criu-lite's standard input, output or error",
 					       t->pid);
-		return remote_open_path(t, tty, flags | O_NOCTTY, ret_fd);
+		return rst_open(t, tty, flags | O_NOCTTY, ret_fd);
 	case FD_KIND__FD_PIPE:
 	case FD_KIND__FD_FIFO:
 		return open_pipe(ctx, t, d, ret_fd);

@@ -76,6 +76,22 @@ int rst_put(struct rst_task *t, const void *data, size_t len, uint64_t *ret_addr
 	return 0;
 }
 
+int rst_open(struct rst_task *t, const char *path, int flags, int *ret_fd)
+{
+	uint64_t addr;
+	long fd;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, path, strlen(path) + 1, &addr);
+	if (r >= 0)
+		r = RCALL(t, &fd, path, SYS_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	return 0;
+}
+
 struct range {
 	uint64_t start, end;
 };

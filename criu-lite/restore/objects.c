@@ -162,31 +162,22 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 	}
 	return 0;
 }
-
-/* Open path in the task. */
-static int remote_open(struct rst_task *t, const char *path, int flags, int *ret_fd)
+/* A file of the dump opened in t, checked to be the very inode dumped (the
+ * path was checked before the tree was created; this closes the race). */
+static int open_file(struct rst_task *t, const FileEntry *f, int flags, int *ret_fd)
 {
-	uint64_t addr;
-	long fd;
-	int r;
+	struct stat st;
+	char path[64];
+	int r, fd;
 
-	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, path, strlen(path) + 1, &addr);
-	if (r >= 0)
-		r = RCALL(t, &fd, path, SYS_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
+	r = rst_open(t, f->path, flags, &fd);
 	if (r < 0)
-		return r;
+		return log_error_errno(r, "task %d: cannot open %s: %m", t->pid, f->path);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
+	if (stat(path, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)
+		return log_error_errno(-ESTALE, "task %d: %s changed while being restored", t->pid, f->path);
 	*ret_fd = fd;
 	return 0;
-}
-
-/* The identity of fd in task t. */
-static int task_fd_stat(pid_t pid, int fd, struct stat *st)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	return stat(path, st) < 0 ? negative_errno() : 0;
 }
 
 /* Create a shared object in its first user, fill it. */
@@ -210,7 +201,7 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 		if (r < 0)
 			return r;
 		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", tmp, tmp + PAGE_UP(s->size));
-		r = remote_open(t, path, O_RDWR, &fd);
+		r = rst_open(t, path, O_RDWR, &fd);
 		if (r >= 0)
 			r = RCALL(t, &ret, "munmap", SYS_munmap, tmp, PAGE_UP(s->size));
 		if (r < 0)
@@ -241,7 +232,7 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 		/* Recreated and filled by criu-lite already; reachable
 		 * through criu-lite's own fd for as long as it runs. */
 		snprintf(o->reopen, sizeof(o->reopen), "/proc/%d/fd/%d", getpid(), o->ghost_fd);
-		r = remote_open(t, o->reopen, O_RDWR, &fd);
+		r = rst_open(t, o->reopen, O_RDWR, &fd);
 		if (r < 0)
 			return r;
 		*ret_fd = fd;
@@ -273,7 +264,6 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 	 * a private one never does. */
 	bool rw = shared && (vma->vmflags & VMF(MW));
 	int *slot = &t->obj_fds[2 * vma->object_id + rw];
-	struct stat st;
 	int r, fd = -1;
 
 	if (*slot >= 0) {
@@ -281,22 +271,16 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 		return 0;
 	}
 	if (o->file) {
-		r = remote_open(t, o->file->path, rw ? O_RDWR : O_RDONLY, &fd);
+		r = open_file(t, o->file, rw ? O_RDWR : O_RDONLY, &fd);
 		if (r < 0)
-			return log_error_errno(r, "task %d: cannot open %s: %m", t->pid, o->file->path);
-		/* The path was checked before the tree was created; check the
-		 * task got that very inode. */
-		r = task_fd_stat(t->pid, fd, &st);
-		if (r < 0 || st.st_dev != o->file->dev || st.st_ino != o->file->ino)
-			return log_error_errno(-ESTALE, "task %d: %s changed while being restored", t->pid,
-					       o->file->path);
+			return r;
 	} else if (!o->created) {
 		r = create_object(ctx, t, o, &fd);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot create shared object %u (%s): %m", t->pid,
 					       o->id, o->shmem->name ? o->shmem->name : "shared anonymous memory");
 	} else {
-		r = remote_open(t, o->reopen, rw ? O_RDWR : O_RDONLY, &fd);
+		r = rst_open(t, o->reopen, rw ? O_RDWR : O_RDONLY, &fd);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot open object %u through %s: %m", t->pid, o->id,
 					       o->reopen);
@@ -323,20 +307,10 @@ void rst_object_mapped(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *
 int rst_object_open(struct rst_ctx *ctx, struct rst_task *t, uint32_t id, int flags, int *ret_fd)
 {
 	struct rst_object *o = rst_object(ctx, id);
-	struct stat st;
 	int r, fd, created;
 
-	if (o->file) {
-		r = remote_open(t, o->file->path, flags, &fd);
-		if (r < 0)
-			return log_error_errno(r, "task %d: cannot open %s: %m", t->pid, o->file->path);
-		r = task_fd_stat(t->pid, fd, &st);
-		if (r < 0 || st.st_dev != o->file->dev || st.st_ino != o->file->ino)
-			return log_error_errno(-ESTALE, "task %d: %s changed while being restored", t->pid,
-					       o->file->path);
-		*ret_fd = fd;
-		return 0;
-	}
+	if (o->file)
+		return open_file(t, o->file, flags, ret_fd);
 	if (!o->created) {
 		/* Only fds use it: this task creates it and keeps an fd of it
 		 * for the others until the tree is done. */
@@ -357,7 +331,7 @@ int rst_object_open(struct rst_ctx *ctx, struct rst_task *t, uint32_t id, int fl
 				return r;
 		}
 	}
-	r = remote_open(t, o->reopen, flags, &fd);
+	r = rst_open(t, o->reopen, flags, &fd);
 	if (r < 0)
 		return log_error_errno(r, "task %d: cannot open object %u through %s: %m", t->pid, o->id,
 				       o->reopen);

@@ -181,6 +181,8 @@ int rst_call(struct rst_task *t, long *ret, const char *step, long nr, unsigned 
 		 (unsigned long)(a4), (unsigned long)(a5), (unsigned long)(a6))
 /* Copy a string or structure into the task's scratch area. */
 int rst_put(struct rst_task *t, const void *data, size_t len, uint64_t *ret_addr);
+/* openat(AT_FDCWD, path, flags | O_CLOEXEC) in the task. */
+int rst_open(struct rst_task *t, const char *path, int flags, int *ret_fd);
 
 /* core.c */
 /* What fds depend on: resource limits (RLIMIT_NOFILE above criu-lite's)

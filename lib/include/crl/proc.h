@@ -103,6 +103,8 @@ int crl_proc_status_parse(const char *text, struct crl_proc_status *ret);
 void crl_proc_status_release(struct crl_proc_status *st);
 int crl_proc_status_read(pid_t pid, struct crl_proc_status *ret);
 
+/* The numeric entries of a /proc directory (task/, fd/), sorted. */
+int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr);
 /* Thread ids of pid (from /proc/PID/task), sorted, the leader among them. */
 int crl_proc_threads(pid_t pid, pid_t **ret, size_t *ret_nr);
 /* Children of one thread (/proc/PID/task/TID/children), in the kernel's order. */
