@@ -8,9 +8,15 @@
  *   DIR/KIND-crc    first byte = kind (checksums as they are)
  * plus DIR/empty-mm, an mm image with a header and no record.
  *
+ * gen-fuzz-seeds --from-dump DUMPDIR DIR: add every record image of a real
+ * dump the same way, as DIR/real-NAME (checksums fixed by the harness) and
+ * DIR/real-NAME-crc (as they are).
+ *
  * The committed corpus (test/fuzz/corpus/fuzz-image/) was made with
  *   gen-fuzz-seeds test/fuzz/corpus/fuzz-image
- * run again after changing the samples or the format.
+ *   gen-fuzz-seeds --from-dump IMG test/fuzz/corpus/fuzz-image
+ * (IMG: a dump of the mem-tree and fd-socks victims) and is made again after
+ * a change of the samples or of the format.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -64,6 +70,39 @@ static int write_image(int tmpfd, enum crl_img_kind kind, const ProtobufCMessage
 	return r;
 }
 
+/* Every record image of a real dump, as two seeds each. */
+static int from_dump(const char *dump, const char *out)
+{
+	_cleanup_close_ int dumpfd = open(dump, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int outfd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (dumpfd < 0 || outfd < 0) {
+		fprintf(stderr, "%s: %m\n", dumpfd < 0 ? dump : out);
+		return 1;
+	}
+	d = fdopendir(dup(dumpfd));
+	while (d && (de = readdir(d)) && r >= 0) {
+		enum crl_img_kind kind;
+		char name[300];
+
+		if (crl_img_kind_from_name(de->d_name, &kind, NULL) < 0 || !crl_img_kind_desc(kind)->desc)
+			continue;
+		snprintf(name, sizeof(name), "real-%s", de->d_name);
+		r = write_seed(outfd, name, kind | FIX_CRC, dumpfd, de->d_name);
+		snprintf(name, sizeof(name), "real-%s-crc", de->d_name);
+		if (r >= 0)
+			r = write_seed(outfd, name, kind, dumpfd, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (r < 0)
+		fprintf(stderr, "%s: %s\n", dump, strerror(-r));
+	return r < 0;
+}
+
 int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/crl-fuzz-seeds-XXXXXX";
@@ -71,8 +110,10 @@ int main(int argc, char **argv)
 	struct samples s;
 	int r = 0;
 
+	if (argc == 4 && !strcmp(argv[1], "--from-dump"))
+		return from_dump(argv[2], argv[3]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR | --from-dump DUMPDIR DIR\n", argv[0]);
 		return 2;
 	}
 	if (mkdir(argv[1], 0755) < 0 && errno != EEXIST) {
