@@ -49,6 +49,8 @@ struct remote_state {
 	int personality;
 	struct itimerval itimer[3];
 	struct rlimit rlim[16];
+	stack_t altstack;
+	uint64_t clear_tid_addr;
 };
 
 int dump_task_check(struct dump_ctx *ctx, struct dump_task *t)
@@ -292,6 +294,27 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	GET(personality, SYS_personality, 0xffffffff);
 #undef GET
 
+	/* The alternate signal stack and the clear-child-tid address: only
+	 * the task can tell. */
+	crl_rsys_scratch_reset(r);
+	err = crl_rsys_reserve(r, sizeof(stack_t), &addr);
+	if (err >= 0)
+		err = crl_rsys_call(r, &ret, SYS_sigaltstack, 0, addr);
+	if (err >= 0 && ret < 0)
+		return log_error_errno(ret, "task %d: sigaltstack: %m", t->pid);
+	if (err >= 0)
+		err = crl_mem_read(t->pid, addr, &s->altstack, sizeof(s->altstack));
+	if (err < 0)
+		return err;
+	crl_rsys_scratch_reset(r);
+	err = crl_rsys_reserve(r, sizeof(uint64_t), &addr);
+	if (err >= 0)
+		err = crl_rsys_call(r, &ret, SYS_prctl, 40 /* PR_GET_TID_ADDRESS */, addr);
+	if (err >= 0 && ret == 0)
+		err = crl_mem_read(t->pid, addr, &s->clear_tid_addr, sizeof(s->clear_tid_addr));
+	if (err < 0)
+		return err;
+
 	/* Resource limits: read by the task itself, as prlimit() on another
 	 * uid needs CAP_SYS_RESOURCE. */
 	crl_rsys_scratch_reset(r);
@@ -360,6 +383,7 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	SigactionEntry acts[64], *actp[64];
 	ItimerEntry itimers[3], *itimerp[3];
 	RlimitEntry rlims[16], *rlimp[16];
+	SigaltstackEntry altstack = SIGALTSTACK_ENTRY__INIT;
 	SchedEntry sched = SCHED_ENTRY__INIT;
 	struct sched_attr attr = { .size = sizeof(attr) };
 	uint8_t affinity[1024];
@@ -527,6 +551,14 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 		itimerp[core.n_itimers++] = e;
 	}
 
+	if (!(rs.altstack.ss_flags & SS_DISABLE)) {
+		altstack.sp = (uintptr_t)rs.altstack.ss_sp;
+		altstack.size = rs.altstack.ss_size;
+		altstack.flags = rs.altstack.ss_flags & ~(SS_ONSTACK | SS_DISABLE);
+		core.sigaltstack = &altstack;
+	}
+	core.has_clear_tid_addr = true;
+	core.clear_tid_addr = rs.clear_tid_addr;
 	core.rlimits = rlimp;
 	for (int res = 0; res < 16; res++) {
 		rlimit_entry__init(&rlims[res]);

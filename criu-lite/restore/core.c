@@ -375,6 +375,25 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 			  c->has_child_subreaper && c->child_subreaper);
 	if (r >= 0 && c->has_thp_disable && c->thp_disable)
 		r = RCALL(t, &ret, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	/* The alternate signal stack and the clear-child-tid address of the
+	 * stub are criu-lite's: replace both (clear-child-tid with 0 when the
+	 * task had none). */
+	if (r >= 0) {
+		stack_t ss = { .ss_flags = SS_DISABLE };
+		uint64_t ss_addr;
+
+		if (c->sigaltstack)
+			ss = (stack_t){ .ss_sp = (void *)(uintptr_t)c->sigaltstack->sp,
+					.ss_size = c->sigaltstack->size,
+					.ss_flags = c->sigaltstack->flags };
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &ss, sizeof(ss), &ss_addr);
+		if (r >= 0)
+			r = RCALL(t, &ret, "sigaltstack", SYS_sigaltstack, ss_addr, 0);
+	}
+	if (r >= 0)
+		r = RCALL(t, &ret, "set_tid_address", SYS_set_tid_address,
+			  c->has_clear_tid_addr ? c->clear_tid_addr : 0);
 	/* The robust list of the stub belongs to criu-lite's memory: always
 	 * replace it, with NULL if the task had none. */
 	if (r >= 0)
