@@ -786,6 +786,12 @@ static int show_task_maps(int dirfd, const PstreeEntry *t)
 	uint64_t pages = 0;
 	int r;
 
+	if (t->state == TASK_STATE__TASK_ZOMBIE) {
+		/* Exited before the dump: no memory, no core image. */
+		printf("pid %u ppid %u pgid %u sid %u comm %s\nzombie exit-status %#x\n\n", t->pid, t->ppid,
+		       t->pgid, t->sid, t->comm ? t->comm : "", t->has_exit_status ? t->exit_status : 0);
+		return 0;
+	}
 	r = crl_img_read_single(dirfd, CRL_IMG_CORE, t->pid, &core_msg, &why);
 	if (r < 0)
 		return log_error_errno(r, "%s", why);

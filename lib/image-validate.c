@@ -296,6 +296,19 @@ int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->size >= CRL_PAGE_SIZE && e->size <= (1u << 30), "pipe %u: size %u", e->id, e->size);
 	CHECK(!e->has_data || e->data.len <= e->size, "pipe %u: %zu bytes of data in a %u-byte pipe", e->id,
 	      e->data.len, e->size);
+	{
+		/* Each packet takes a page of the pipe: more than fit would
+		 * block the restore writing them back. */
+		uint64_t total = 0;
+
+		CHECK(e->n_packet <= e->size / CRL_PAGE_SIZE, "pipe %u: %zu packets in a %u-byte pipe", e->id,
+		      e->n_packet, e->size);
+		for (size_t i = 0; i < e->n_packet; i++)
+			total += e->packet[i].len;
+		CHECK(total <= e->size, "pipe %u: %llu bytes of packets in a %u-byte pipe", e->id,
+		      (unsigned long long)total, e->size);
+		CHECK(!e->n_packet || e->packets, "pipe %u: packets in a pipe not in packet mode", e->id);
+	}
 	return 0;
 }
 
@@ -312,6 +325,8 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_peer_name || e->peer_name.len <= 108, "socket %u: peer name of %zu bytes", e->id,
 	      e->peer_name.len);
 	CHECK(e->shutdown <= 3, "socket %u: shutdown %u", e->id, e->shutdown);
+	CHECK(!e->peer_outside || (e->has_peer_name && e->peer_name.len > 0 && !e->peer_id),
+	      "socket %u: connected outside the tree without a name to reach", e->id);
 	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
 	return 0;
 }

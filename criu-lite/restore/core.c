@@ -22,7 +22,6 @@
 #include "crl/regs.h"
 #include "restore.h"
 
-#define BOOT_SIZE (16 * CRL_PAGE_SIZE)
 
 struct ksigaction {
 	uint64_t handler;
@@ -430,7 +429,7 @@ int rst_task_finish(struct rst_ctx *ctx, struct rst_task *t)
 	 * sure the kernel does not adjust them once more. */
 	crl_regs_fixup_restart(&regs);
 	regs.orig_rax = (unsigned long long)-1;
-	r = crl_rsys_call_last(&t->rsys, &ret, SYS_munmap, t->boot, BOOT_SIZE, &regs);
+	r = crl_rsys_call_last(&t->rsys, &ret, SYS_munmap, t->boot, RST_BOOT_SIZE, &regs);
 	if (r < 0)
 		return log_error_errno(r, "task %d: cannot set its registers: %m", t->pid);
 	if (ret < 0)

@@ -24,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -201,6 +202,42 @@ void rst_free_files(struct rst_ctx *ctx)
 }
 
 /* --- fds in a task ---------------------------------------------------- */
+
+/*
+ * Fds held for a while go above the task's highest fd, which may be just
+ * under its soft RLIMIT_NOFILE: while fds are restored the soft limit is
+ * raised to the hard one, then put back (grow: true, then false).
+ */
+static int nofile_room(struct rst_task *t, bool grow)
+{
+	struct rlimit cur, want;
+	uint64_t addr;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = crl_rsys_reserve(&t->rsys, sizeof(cur), &addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, "prlimit64", SYS_prlimit64, 0, RLIMIT_NOFILE, 0, addr);
+	if (r >= 0)
+		r = crl_mem_read(t->pid, addr, &cur, sizeof(cur));
+	if (r < 0)
+		return r;
+	if (grow) {
+		t->nofile_soft = cur.rlim_cur;
+		if ((uint64_t)t->hold_base + 64 > cur.rlim_max)
+			return log_error_errno(-EMFILE, "task %d: its fds reach its RLIMIT_NOFILE hard limit %llu; "
+							"no room to restore them",
+					       t->pid, (unsigned long long)cur.rlim_max);
+		want = (struct rlimit){ cur.rlim_max, cur.rlim_max };
+	} else {
+		want = (struct rlimit){ t->nofile_soft, cur.rlim_max };
+	}
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, &want, sizeof(want), &addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, "prlimit64", SYS_prlimit64, 0, RLIMIT_NOFILE, addr, 0);
+	return r;
+}
 
 int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd)
 {
@@ -1021,6 +1058,8 @@ int rst_restore_files(struct rst_ctx *ctx)
 			continue;
 		t->hold_base = t->nr_fds ? (int)t->fds[t->nr_fds - 1]->fd + 1 : 0;
 		r = RCALL(t, NULL, "close_range", SYS_close_range, 0, ~0U, 0);
+		if (r >= 0)
+			r = nofile_room(t, true);
 	}
 	if (r >= 0)
 		r = make_sockets(ctx);
@@ -1034,6 +1073,8 @@ int rst_restore_files(struct rst_ctx *ctx)
 		for (size_t k = 0; k < t->nr_holds && r >= 0; k++)
 			r = RCALL(t, NULL, "close", SYS_close, t->holds[k]);
 		t->nr_holds = 0;
+		if (r >= 0 && !rst_zombie(t))
+			r = nofile_room(t, false);
 	}
 	return r;
 }

@@ -120,6 +120,10 @@ static int add_pstree(struct rst_ctx *ctx, ProtobufCMessage *m, void *arg, char 
 			return -EBADMSG;
 		}
 	}
+	if (t->parent >= 0 && rst_zombie(&ctx->tasks[t->parent])) {
+		snprintf(why, len, "task %u: its parent %u is a zombie", e->pid, e->ppid);
+		return -EBADMSG;
+	}
 	if (e->n_threads != 1) {
 		snprintf(why, len, "task %u has %zu threads: not supported", e->pid, e->n_threads);
 		return -EBADMSG;

@@ -35,7 +35,6 @@
 #include "crl/proc.h"
 #include "restore.h"
 
-#define BOOT_SIZE (16 * CRL_PAGE_SIZE)
 #define MMAP_MIN_ADDR 0x10000ULL
 
 /* A syscall instruction in criu-lite's own code. The stubs are copies of
@@ -186,12 +185,12 @@ static int clear_stub(struct rst_task *t, struct range cur_vdso[NR_VDSO_PARTS])
 	r = occupied(t, &cur, NULL, 0, &occ, &nr_occ);
 	if (r < 0)
 		goto out;
-	t->boot = find_gap(occ, nr_occ, BOOT_SIZE);
+	t->boot = find_gap(occ, nr_occ, RST_BOOT_SIZE);
 	if (!t->boot) {
 		r = log_error_errno(-ENOMEM, "task %d: no room for the bootstrap area", t->pid);
 		goto out;
 	}
-	r = RCALL(t, &ret, "mapping the bootstrap area", SYS_mmap, t->boot, BOOT_SIZE,
+	r = RCALL(t, &ret, "mapping the bootstrap area", SYS_mmap, t->boot, RST_BOOT_SIZE,
 		  PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (r < 0)
 		goto out;
@@ -201,7 +200,7 @@ static int clear_stub(struct rst_task *t, struct range cur_vdso[NR_VDSO_PARTS])
 		goto out;
 	}
 	t->rsys.syscall_ip = t->boot;
-	crl_rsys_set_scratch(&t->rsys, t->boot + CRL_PAGE_SIZE, BOOT_SIZE - CRL_PAGE_SIZE);
+	crl_rsys_set_scratch(&t->rsys, t->boot + CRL_PAGE_SIZE, RST_BOOT_SIZE - CRL_PAGE_SIZE);
 
 	/* Keep the bootstrap area and the vDSO; unmap the rest. */
 	keep = calloc(NR_VDSO_PARTS + 1, sizeof(*keep));
@@ -209,7 +208,7 @@ static int clear_stub(struct rst_task *t, struct range cur_vdso[NR_VDSO_PARTS])
 		r = -ENOMEM;
 		goto out;
 	}
-	keep[nr_keep++] = (struct range){ t->boot, t->boot + BOOT_SIZE };
+	keep[nr_keep++] = (struct range){ t->boot, t->boot + RST_BOOT_SIZE };
 	for (size_t k = 0; k < NR_VDSO_PARTS; k++) {
 		cur_vdso[k] = (struct range){ 0, 0 };
 		for (size_t i = 0; i < cur.nr; i++)
@@ -296,7 +295,7 @@ static int move_vdso(struct rst_task *t, const struct range cur[NR_VDSO_PARTS])
 				lo = MIN(lo, cur[k].start);
 				hi = MAX(hi, cur[k].end);
 			}
-		extra[n++] = (struct range){ t->boot, t->boot + BOOT_SIZE };
+		extra[n++] = (struct range){ t->boot, t->boot + RST_BOOT_SIZE };
 		r = occupied(t, &none, extra, n, &occ, &nr_occ);
 		if (r < 0)
 			return r;

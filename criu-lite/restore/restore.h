@@ -33,6 +33,11 @@
 #include "crl/rsys.h"
 #include "tool.h"
 
+/* The bootstrap area of a task being restored: one page with a syscall
+ * instruction, the rest scratch for arguments (up to 65536 supplementary
+ * groups, the largest thing passed). */
+#define RST_BOOT_SIZE (128 * CRL_PAGE_SIZE)
+
 /* Runs of pages of a task or of a shared object, and where their data is. */
 struct rst_pages {
 	PagemapEntry **runs;
@@ -59,6 +64,7 @@ struct rst_task {
 	FdEntry **fds;           /* fdinfo-PID.img, sorted by fd */
 	size_t nr_fds, cap_fds;
 	int hold_base;           /* fds from here up hold things for a while */
+	uint64_t nofile_soft;    /* its soft RLIMIT_NOFILE, raised while fds are made */
 	int *holds;              /* ...which are closed when the tree is done */
 	size_t nr_holds, cap_holds;
 	pid_t *pidfd_of;         /* pidfds this task opened: of which pid... */

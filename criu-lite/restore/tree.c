@@ -72,8 +72,9 @@ static void __attribute__((noreturn)) stub_fail(struct rst_shared *sh, pid_t pid
 }
 
 /*
- * A zombie comes back by exiting as it did, once every task exists (it may
- * lead a group others join; a zombie still holds its group). Its parent, a
+ * A zombie comes back by exiting as it did, once every task exists and it
+ * is in its group (it may lead a group others join: a zombie still holds
+ * its group). Its parent, a
  * stub too, does not wait for it: it stays a zombie until the restored
  * parent does.
  */
@@ -85,8 +86,6 @@ static void __attribute__((noreturn)) stub_zombie(struct rst_ctx *ctx, const Pst
 
 	if (e->comm)
 		prctl(PR_SET_NAME, e->comm);
-	while (atomic_load(&sh->created) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
-		sleep_ms(1);
 	atomic_fetch_add(&sh->ready, 1);
 	if (sig) {
 		/* Killed by a signal: die by it, without a core file of ours
@@ -144,15 +143,14 @@ static void __attribute__((noreturn)) stub_main(struct rst_ctx *ctx, int idx)
 	}
 	atomic_fetch_add(&sh->created, 1);
 
-	if (e->state == TASK_STATE__TASK_ZOMBIE)
-		stub_zombie(ctx, e);
-
 	/* A group led by another task can be joined once that task exists. */
 	while (atomic_load(&sh->created) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
 		sleep_ms(1);
 	if (e->pgid != (uint32_t)pid && rst_task_index(ctx, e->pgid) >= 0 && getpgid(0) != (pid_t)e->pgid &&
 	    setpgid(0, e->pgid) < 0)
 		stub_fail(sh, pid, "setpgid (joining a group)", errno);
+	if (e->state == TASK_STATE__TASK_ZOMBIE)
+		stub_zombie(ctx, e);
 	atomic_fetch_add(&sh->ready, 1);
 	for (;;)
 		pause();

@@ -14,9 +14,11 @@
  *
  * The committed corpus (test/fuzz/corpus/fuzz-image/) was made with
  *   gen-fuzz-seeds test/fuzz/corpus/fuzz-image
- *   gen-fuzz-seeds --from-dump IMG test/fuzz/corpus/fuzz-image
- * (IMG: a dump of the mem-tree and fd-socks victims) and is made again after
- * a change of the samples or of the format.
+ * and, from real dumps into scratch directories, the real-* seeds renamed
+ * memtree-* (the mem-tree victim: its root's images and the tree-wide ones)
+ * and socks-pairs-* / socks-listen-* (the fd-socks victim's socket, pipe and
+ * description images). Make it again after a change of the samples or of
+ * the format.
  */
 #include <dirent.h>
 #include <errno.h>
