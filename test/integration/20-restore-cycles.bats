@@ -23,7 +23,7 @@ wait_round() {
 }
 
 @test "restore rst-cycles: three dump/restore cycles of the same tree in a row, checked after each" {
-	start_rst_victim rst-cycles 3
+	start_victim rst-cycles 3
 	[ "${#PIDS[@]}" -eq 3 ]
 	local c
 	for c in 1 2 3; do

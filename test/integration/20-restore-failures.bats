@@ -24,7 +24,7 @@ restore_must_fail() {
 }
 
 @test "restore fails: a mapped file's mtime changed since the dump (rst-layout: also an unlinked file and a memfd)" {
-	start_rst_victim rst-layout
+	start_victim rst-layout
 	dump
 	# Wait until init reaped the killed tree: any dumped pid alive after
 	# the restore is then the restore's doing.
@@ -41,7 +41,7 @@ restore_must_fail() {
 }
 
 @test "restore fails: a privately mapped file's content changed since the dump (same size)" {
-	start_rst_victim rst-files private
+	start_victim rst-files private
 	dump
 	# Wait until init reaped the killed tree: any dumped pid alive after
 	# the restore is then the restore's doing.
@@ -55,7 +55,7 @@ restore_must_fail() {
 }
 
 @test "restore fails: a shared-mapped file was replaced by another with the same content" {
-	start_rst_victim rst-files shared
+	start_victim rst-files shared
 	dump
 	# Wait until init reaped the killed tree: any dumped pid alive after
 	# the restore is then the restore's doing.
@@ -70,7 +70,7 @@ restore_must_fail() {
 }
 
 @test "restore fails: the dumped tree still runs (dump --leave-running); the original is untouched and passes its checks" {
-	start_rst_victim rst-private
+	start_victim rst-private
 	dump --leave-running
 	local sums
 	sums=$(image_sums)
@@ -81,7 +81,7 @@ restore_must_fail() {
 }
 
 @test "restore fails: one dumped pid (a grandchild's) was taken by another process after the dump; that process lives on" {
-	start_rst_victim rst-private
+	start_victim rst-private
 	local taken=${PIDS[2]}
 	dump
 	wait_pids_free 15
@@ -99,7 +99,7 @@ restore_must_fail() {
 }
 
 @test "restore killed with SIGKILL halfway (tree created, memory being restored): no task of the tree survives, images untouched" {
-	start_rst_victim rst-layout
+	start_victim rst-layout
 	dump
 	wait_pids_free 15
 	local sums i

@@ -8,26 +8,26 @@ load helpers
 load restore-helpers
 
 @test "restore rst-cow: copy-on-write pages stay private to each of 4 tasks, before and after the restore" {
-	start_rst_victim rst-cow
+	start_victim rst-cow
 	[ "${#PIDS[@]}" -eq 4 ]
 	dump_restore_check
 }
 
 @test "restore rst-shanon: shared anonymous memory in a 3-level tree: contents, one inode, writes seen by all" {
-	start_rst_victim rst-shanon
+	start_victim rst-shanon
 	[ "${#PIDS[@]}" -eq 5 ]
 	dump_restore_check
 }
 
 @test "restore rst-files shared: a MAP_SHARED file: identity is the file's, writes reach the file and the other task" {
-	start_rst_victim rst-files shared
+	start_victim rst-files shared
 	dump_restore_check
 	# The writes after the restore are in the file.
 	[ -s "$T/shared.dat" ]
 }
 
 @test "restore rst-files private: a MAP_PRIVATE file with dirty pages: dirty bytes back, clean pages are the file's, file unchanged" {
-	start_rst_victim rst-files private
+	start_victim rst-files private
 	local before
 	before=$(sha256sum < "$T/private.dat")
 	dump
@@ -38,12 +38,12 @@ load restore-helpers
 }
 
 @test "restore rst-files memfd: a memfd shared by parent and child after its fd was closed: same name, one inode, shared" {
-	start_rst_victim rst-files memfd
+	start_victim rst-files memfd
 	dump_restore_check
 }
 
 @test "restore rst-files unlinked: an unlinked file mapped shared: contents, name and sharing intact, nothing left on disk" {
-	start_rst_victim rst-files unlinked
+	start_victim rst-files unlinked
 	local before after
 	before=$(cd "$T" && printf '%s\n' * | grep -v -x -e 'gather-.*')
 	dump_restore_check
@@ -55,12 +55,12 @@ load restore-helpers
 }
 
 @test "restore rst-layout: 600+ VMAs of every kind: /proc/self/maps and VmFlags equal before and after, in both tasks" {
-	start_rst_victim rst-layout
+	start_victim rst-layout
 	dump_restore_check
 }
 
 @test "restore rst-objsize: objects bigger than their mappings, and reached through an fd and a mapping at once, keep size, data and identity" {
-	start_rst_victim rst-objsize
+	start_victim rst-objsize
 	dump_restore_check
 }
 
@@ -69,13 +69,11 @@ load restore-helpers
 # bss, and the tree's libraries, stack and vDSO sit where criu-lite's own
 # are when it runs without randomization too.
 @test "restore rst-private without ASLR (setarch -R for the tree and criu-lite): heap right after the bss, maps unchanged" {
-	RST_WRAP="setarch -R" start_rst_victim rst-private alpha beta
-	use_norand_crl
-	dump_restore_check
+	VICTIM_WRAP="setarch -R" start_victim rst-private alpha beta
+	RESTORE_WRAP="setarch -R" dump_restore_check
 }
 
 @test "restore rst-layout without ASLR (setarch -R for the tree and criu-lite): 600+ VMAs on top of criu-lite's own layout" {
-	RST_WRAP="setarch -R" start_rst_victim rst-layout
-	use_norand_crl
-	dump_restore_check
+	VICTIM_WRAP="setarch -R" start_victim rst-layout
+	RESTORE_WRAP="setarch -R" dump_restore_check
 }

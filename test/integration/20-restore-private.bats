@@ -11,8 +11,19 @@ LONG_ARG=$(printf 'cmdline-%.0s' {1..60})
 
 start_private() {
 	CRL_RST_ENV="an environment variable: $(printf 'env%.0s' {1..100})" \
-		start_rst_victim rst-private "$@" alpha "beta gamma" "$LONG_ARG"
+		start_victim rst-private "$@" alpha "beta gamma" "$LONG_ARG"
 	[ "${#PIDS[@]}" -eq 3 ] || { echo "rst-private has ${#PIDS[@]} tasks, not 3" >&2; return 1; }
+}
+
+# restore_ends: signal the root, wait for criu-lite restore to end (its exit
+# status in RESTORE_RC) and require the verdict to be PASS.
+restore_ends() {
+	kill -USR1 "$ROOT"
+	RESTORE_RC=0
+	wait "$RESTORE_PID" || RESTORE_RC=$?
+	RESTORE_PID=""
+	wait_file "$T/verdict" 5
+	[ "$(head -n1 "$T/verdict")" = PASS ] || { cat "$T/verdict" >&2; return 1; }
 }
 
 @test "restore rst-private: private anon memory, heap, brk, cmdline, environ, auxv and maps unchanged" {
@@ -28,13 +39,8 @@ start_private() {
 	# criu-lite waits while the tree runs.
 	sleep 0.3
 	kill -0 "$RESTORE_PID" || { echo "criu-lite restore did not wait for the root" >&2; return 1; }
-	kill -USR1 "$ROOT"
-	local rc=0
-	wait "$RESTORE_PID" || rc=$?
-	RESTORE_PID=""
-	wait_file "$T/verdict" 5
-	[ "$(head -n1 "$T/verdict")" = PASS ] || { cat "$T/verdict" >&2; return 1; }
-	[ "$rc" -eq 3 ] || { echo "criu-lite restore exited $rc, the root exited 3" >&2; return 1; }
+	restore_ends
+	[ "$RESTORE_RC" -eq 3 ] || { echo "criu-lite restore exited $RESTORE_RC, the root exited 3" >&2; return 1; }
 }
 
 @test "restore rst-private: without -d, criu-lite dies of the signal that killed the root" {
@@ -42,13 +48,9 @@ start_private() {
 	dump
 	wait_pids_gone 10
 	restore
-	kill -USR1 "$ROOT"
-	local rc=0
-	wait "$RESTORE_PID" || rc=$?
-	RESTORE_PID=""
-	wait_file "$T/verdict" 5
-	[ "$(head -n1 "$T/verdict")" = PASS ] || { cat "$T/verdict" >&2; return 1; }
-	[ "$rc" -eq $((128 + 15)) ] || { echo "criu-lite restore exited $rc, the root was killed by SIGTERM" >&2; return 1; }
+	restore_ends
+	[ "$RESTORE_RC" -eq $((128 + 15)) ] ||
+		{ echo "criu-lite restore exited $RESTORE_RC, the root was killed by SIGTERM" >&2; return 1; }
 }
 
 @test "restore -d rst-private: criu-lite returns at once, the tree runs untraced and passes its checks" {

@@ -9,7 +9,7 @@ load helpers
 load restore-helpers
 
 @test "restore rst-sleepers: pids, ppids, sigactions, blocked masks, pending signals; nanosleep, futex, waitpid, sigsuspend resume" {
-	start_rst_victim rst-sleepers
+	start_victim rst-sleepers
 	[ "${#PIDS[@]}" -eq 5 ]
 	# The reaper's own child is in the tree too (not a vl task).
 	wait_file "$T/extra-pids" 5
@@ -26,18 +26,18 @@ load restore-helpers
 }
 
 @test "restore rst-sleepers pipe: a reader blocked in read() of a pipe gets what its sibling writes after the restore" {
-	start_rst_victim rst-sleepers pipe
+	start_victim rst-sleepers pipe
 	dump_restore_check
 }
 
 @test "restore rst-state: itimers, credentials and capabilities, prctl settings, umask, cwd, name, rseq and vDSO time" {
-	start_rst_victim rst-state
+	start_victim rst-state
 	[ "${#PIDS[@]}" -eq 3 ]
 	dump_restore_check
 }
 
 @test "restore rst-cow: a task stopped by SIGSTOP at dump time is stopped again after the restore, and goes on after SIGCONT" {
-	start_rst_victim rst-cow
+	start_victim rst-cow
 	local stopped=${PIDS[1]} i
 	kill -STOP "$stopped"
 	for ((i = 0; i < 100; i++)); do
@@ -59,13 +59,13 @@ load restore-helpers
 }
 
 @test "restore rst-state limits: resource limits, nice value, scheduling policy and CPU affinity of each task" {
-	start_rst_victim rst-state limits
+	start_victim rst-state limits
 	[ "${#PIDS[@]}" -eq 3 ]
 	dump_restore_check
 }
 
 @test "restore rst-regs: a task dumped while spinning in user space keeps every GPR and vector register (xmm/ymm/zmm); MXCSR and x87 control word kept" {
-	start_rst_victim rst-regs
+	start_victim rst-regs
 	[ "${#PIDS[@]}" -eq 2 ]
 	dump_restore_check
 	grep -h "spun" "$T/victim.log" | sed 's/^/# /' >&3 || true

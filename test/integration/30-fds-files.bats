@@ -37,7 +37,7 @@ load fd-helpers
 	"$CRL" restore -D "$IMG" -v 3 -o "$T/restore-no-shell-job.log" > "$T/restore.out" 2>&1 < /dev/null || rc=$?
 	[ "$rc" != 0 ] || { echo "a restore without --shell-job succeeded" >&2; return 1; }
 	grep -q -- "--shell-job" "$T/restore.out" || { cat "$T/restore.out" >&2; return 1; }
-	restore_on_pty --shell-job
+	RESTORE_WRAP="on_pty $T/restore-tty.out" restore --shell-job
 	check_verdict
 	grep -q "hello from the restored tree" "$T/restore-tty.out" ||
 		{ echo "the restore's terminal shows:" >&2; cat "$T/restore-tty.out" >&2; return 1; }

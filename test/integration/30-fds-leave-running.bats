@@ -17,20 +17,26 @@ queues_in_images() {
 		for e in d["unixsk.img"]))'
 }
 
+# expect_in_images pipes|queues WANT: after show_images, the bytes each pipe
+# of pipes.img holds (sorted), or queues_in_images, are WANT.
+expect_in_images() {
+	local got
+	show_images
+	case "$1" in
+	pipes) got=$(show_json '" ".join(str(n) for n in sorted(len(e.get("data", "")) // 2 for e in d["pipes.img"]))') ;;
+	queues) got=$(queues_in_images) ;;
+	esac
+	[ "$got" = "$2" ] || { printf '%s in the images:\n%s\nexpected:\n%s\n' "$1" "$got" "$2" >&2; return 1; }
+}
+
 @test "30-fds leave-running: pipes between parent and child keep their 1000, 200000 and 300 bytes" {
 	leave_running_check fd-pipes pair
-	show_images
-	local got
-	got=$(show_json '" ".join(str(n) for n in sorted(len(e.get("data", "")) // 2 for e in d["pipes.img"]))')
-	[ "$got" = "0 300 1000 200000" ] || { echo "pipes.img holds $got bytes, not 0 300 1000 200000" >&2; return 1; }
+	expect_in_images pipes "0 300 1000 200000"
 }
 
 @test "30-fds leave-running: a pipeline A | B | C keeps the bytes of both pipes" {
 	leave_running_check fd-pipes pipeline
-	show_images
-	local got
-	got=$(show_json '" ".join(str(n) for n in sorted(len(e.get("data", "")) // 2 for e in d["pipes.img"]))')
-	[ "$got" = "2000 3000" ] || { echo "pipes.img holds $got bytes, not 2000 3000" >&2; return 1; }
+	expect_in_images pipes "2000 3000"
 }
 
 @test "30-fds leave-running: a FIFO keeps its bytes" {
@@ -39,19 +45,13 @@ queues_in_images() {
 
 @test "30-fds leave-running: socketpairs of each type keep their queued messages, in order" {
 	leave_running_check fd-socks pairs
-	show_images
-	local got want="1:0 1:500 1:52100 1:777 2:1,100,3000,60000,7 2:10,20,30 2:33,4000 2:5000 5:300,2,9000 5:5,1000,1,40000"
-	got=$(queues_in_images)
-	[ "$got" = "$want" ] || printf 'unixsk.img queues:\n%s\nexpected:\n%s\n' "$got" "$want" >&2
-	[ "$got" = "$want" ]
+	expect_in_images queues \
+		"1:0 1:500 1:52100 1:777 2:1,100,3000,60000,7 2:10,20,30 2:33,4000 2:5000 5:300,2,9000 5:5,1000,1,40000"
 }
 
 @test "30-fds leave-running: a named datagram socket keeps the messages of its client, and the connection its bytes" {
 	leave_running_check fd-socks dgram
-	show_images
-	local got
-	got=$(queues_in_images)
-	[ "$got" = "2: 2:10,2000,1,30000" ] || { echo "unixsk.img queues: $got" >&2; return 1; }
+	expect_in_images queues "2: 2:10,2000,1,30000"
 }
 
 @test "30-fds leave-running: then a dump and a restore of the same tree still find every message" {

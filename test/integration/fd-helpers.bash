@@ -112,20 +112,20 @@ open(sys.argv[2], "wb").write(out)
 	wait_file "$1.ready" 10
 }
 
-# restore_on_pty [ARGS...]: like restore, with criu-lite's standard input,
-# output and error on a new pseudo-terminal (its controlling terminal), as
-# when it runs in a shell; what the terminal shows goes to $T/restore-tty.out.
-# RESTORE_PID is a python3 process that exits with criu-lite's status.
-restore_on_pty() {
-	rm -f "$T/restore.pid"
-	python3 -c '
+# on_pty FILE COMMAND [ARGS...]: run COMMAND with its standard input, output
+# and error on a new pseudo-terminal (its controlling terminal), as when it
+# runs in a shell; what the terminal shows goes to FILE. Exits with
+# COMMAND's status (128 + N if signal N killed it). It execs, so run it in
+# the background (its pid is then python3's), as restore runs its wrapper:
+#   RESTORE_WRAP="on_pty $T/restore-tty.out" restore --shell-job
+on_pty() {
+	[ "$BASHPID" != "$$" ] || { echo "on_pty: run it in the background" >&2; return 2; }
+	exec python3 -c '
 import os, pty, sys
-crl, img, t = sys.argv[1:4]
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(crl, [crl, "restore", "-D", img, "--pidfile", t + "/restore.pid", "-v", "3",
-                   "-o", t + "/restore.log"] + sys.argv[4:])
-with open(t + "/restore-tty.out", "wb") as out:
+    os.execv(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1], "wb") as out:
     while True:
         try:
             b = os.read(fd, 4096)
@@ -137,17 +137,7 @@ with open(t + "/restore-tty.out", "wb") as out:
         out.flush()
 _, st = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
-' "$CRL" "$IMG" "$T" "$@" &
-	RESTORE_PID=$!
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ -s "$T/restore.pid" ] && return 0
-		kill -0 "$RESTORE_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "restore did not start the tree:" >&2
-	cat "$T/restore.log" "$T/restore-tty.out" >&2
-	return 1
+' "$@"
 }
 
 # pty_holder: a python3 process of the test holding the master of a new

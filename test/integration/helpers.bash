@@ -8,6 +8,11 @@
 #   $ROOT       the victim's root pid
 #   ${PIDS[@]}  every pid of the tree;  role_pid ROLE  gives one by role
 #   $DUMP_PID   after dump_bg: the background dump;  $DUMP_RC after dump_wait
+#
+# Variables a test may set (for one call: VAR=... start_victim ...):
+#   VICTIM_WRAP   a command prefix for the victim in start_victim ("setarch -R")
+#   RESTORE_WRAP  a command prefix for criu-lite in restore ("setarch -R",
+#                 "on_pty FILE" of fd-helpers.bash)
 
 CRL_BUILD=${CRL_BUILD:-${CRL_TOP:-$BATS_TEST_DIRNAME/../..}/build}
 CRL=$CRL_BUILD/criu-lite
@@ -38,6 +43,7 @@ teardown() {
 		echo "# kept $T for inspection" >&3
 		[ -f "$T/victim.log" ] && sed 's/^/# victim: /' "$T/victim.log" | tail -n 40 >&3
 		[ -f "$T/restore.log" ] && sed 's/^/# restore: /' "$T/restore.log" | tail -n 40 >&3
+		[ -s "$T/restore-tty.out" ] && sed 's/^/# restore terminal: /' "$T/restore-tty.out" | tail -n 20 >&3
 		[ -f "$T/dump.log" ] && sed 's/^/# dump: /' "$T/dump.log" | tail -n 40 >&3
 		[ -s "$T/dump.out" ] && sed 's/^/# dump output: /' "$T/dump.out" | tail -n 20 >&3
 	fi
@@ -55,12 +61,14 @@ wait_file() {
 	return 1
 }
 
-# start_victim NAME [ARGS...]: run a victim program, wait for its tree to be
-# ready and load its pids.
+# start_victim NAME [ARGS...]: run a victim program (under $VICTIM_WRAP, if
+# set), wait for its tree to be ready and load its pids. The victim closes
+# the descriptors beyond 0-2 that it inherits from bats (vl_init).
 start_victim() {
 	local name=$1
 	shift
-	CRL_TEST_DIR=$T "$VICTIMS/$name" "$@" &
+	# shellcheck disable=SC2086 # VICTIM_WRAP is a command and its words
+	CRL_TEST_DIR=$T ${VICTIM_WRAP:-} "$VICTIMS/$name" "$@" &
 	STARTED+=($!)
 	wait_file "$T/ready" 30 || { cat "$T/victim.log" >&2; return 1; }
 	load_pids
@@ -203,10 +211,13 @@ wait_pids_gone() {
 }
 
 # restore [ARGS...]: restore $IMG in the background (criu-lite waits for the
-# root and exits with its status); returns once the tree runs.
+# root and exits with its status); returns once the tree runs. RESTORE_WRAP,
+# if set, is a command prefix for criu-lite ("setarch -R"); RESTORE_PID is
+# then the wrapper's pid, which must end with criu-lite's status.
 restore() {
 	rm -f "$T/restore.pid"
-	"$CRL" restore -D "$IMG" --pidfile "$T/restore.pid" -v 3 -o "$T/restore.log" "$@" &
+	# shellcheck disable=SC2086 # RESTORE_WRAP is a command and its words
+	${RESTORE_WRAP:-} "$CRL" restore -D "$IMG" --pidfile "$T/restore.pid" -v 3 -o "$T/restore.log" "$@" &
 	RESTORE_PID=$!
 	local i
 	for ((i = 0; i < 600; i++)); do
@@ -214,7 +225,7 @@ restore() {
 		kill -0 "$RESTORE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "restore did not start the tree:" >&2
+	echo "restore${RESTORE_WRAP:+ (under $RESTORE_WRAP)} did not start the tree:" >&2
 	cat "$T/restore.log" >&2
 	return 1
 }

@@ -1,12 +1,13 @@
 # Helpers of the restore tests (20-restore-*.bats), loaded after helpers.bash.
+# (Without ASLR: VICTIM_WRAP="setarch -R" start_victim ..., and
+# RESTORE_WRAP="setarch -R" for the restore: helpers.bash.)
 #
-#   start_rst_victim NAME [ARGS...]   start_victim with no fd beyond 0-2
 #   dump_restore_check [DUMP ARGS...]   dump (the tree is killed), wait for
 #                              its pids to be free, restore, check_verdict
 #   wait_pids_free [SECONDS]   every pid of the tree is free (not even a zombie)
+#   close_fds_above_2          in a subshell: close every fd beyond 0-2
 #   image_sums                 checksums of every image file, one per line
 #   dumped_pids_alive          the pids of the tree that some process holds
-#   use_norand_crl             $CRL runs criu-lite under setarch -R
 #   take_pid PID               start a sleeper that gets exactly PID
 #   assert_images_untouched SUMS   image_sums is still SUMS
 #   assert_nothing_left        no task with a dumped pid exists
@@ -28,7 +29,10 @@ wait_pids_free() {
 }
 
 # close_fds_above_2: close every descriptor of this shell above 2 (in a
-# subshell, before it execs a victim).
+# subshell, before it execs a program that is not a victim: a victim closes
+# them itself in vl_init). bats keeps its output files open, and a dump
+# records every file a task holds: one that bats writes to after the dump
+# makes the restore refuse it as changed.
 close_fds_above_2() {
 	local fd
 	for fd in "/proc/$BASHPID/fd/"*; do
@@ -36,32 +40,6 @@ close_fds_above_2() {
 		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
 	done
 	return 0
-}
-
-# start_rst_victim NAME [ARGS...]: start_victim, but the victim inherits no
-# descriptor beyond 0-2 (bats keeps its output files open, and a dump
-# records every file a task holds: one that bats writes to after the dump
-# makes the restore refuse it as changed). RST_WRAP, if set, is a command
-# prefix for the victim ("setarch -R").
-start_rst_victim() {
-	local name=$1
-	shift
-	(
-		close_fds_above_2
-		# shellcheck disable=SC2086
-		CRL_TEST_DIR=$T exec ${RST_WRAP:-} "$VICTIMS/$name" "$@"
-	) &
-	STARTED+=($!)
-	wait_file "$T/ready" 30 || { cat "$T/victim.log" >&2; return 1; }
-	load_pids
-}
-
-# use_norand_crl: from now on $CRL runs criu-lite without address space
-# randomization (setarch -R), through a wrapper script in $T.
-use_norand_crl() {
-	printf '#!/bin/sh\nexec setarch -R "%s" "$@"\n' "$CRL" > "$T/criu-lite-norand"
-	chmod +x "$T/criu-lite-norand"
-	CRL=$T/criu-lite-norand
 }
 
 # dump_restore_check [DUMP ARGS...]: the whole cycle of most tests.

@@ -28,15 +28,14 @@
 #define SEED(task) (((uint64_t)(task) + 1) << 48 | 0xa10ULL << 32)
 
 static aio_context_t ctx;
+static char *aio_path; /* in the aio task */
 
 static char *own_memory(size_t len, int task)
 {
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED) {
-		vl_fail("mmap: %m");
-		vl_exit();
-	}
+	if (p == MAP_FAILED)
+		vl_die("mmap");
 	vl_fill(p, len, SEED(task));
 	return p;
 }
@@ -48,7 +47,7 @@ static void check_aio(void)
 	struct iocb cb = { 0 }, *cbs[1] = { &cb };
 	struct io_event ev;
 	struct timespec timeout = { 10, 0 };
-	int fd = open(vl_path("aio.dat"), O_RDONLY | O_CLOEXEC);
+	int fd = open(aio_path, O_RDONLY | O_CLOEXEC);
 	long r;
 
 	if (fd < 0) {
@@ -83,16 +82,13 @@ static void aio_task(void *arg)
 	int fd;
 
 	vl_fill(page, PG, SEED(9));
-	fd = open(vl_path("aio.dat"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, page, PG) != PG) {
-		vl_fail("write aio.dat: %m");
-		vl_exit();
-	}
+	aio_path = vl_path("aio.dat");
+	fd = open(aio_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, page, PG) != PG)
+		vl_die("write aio.dat");
 	close(fd);
-	if (syscall(SYS_io_setup, 16, &ctx) < 0) {
-		vl_fail("io_setup: %m");
-		vl_exit();
-	}
+	if (syscall(SYS_io_setup, 16, &ctx) < 0)
+		vl_die("io_setup");
 	vl_log("AIO context %#llx", (unsigned long long)ctx);
 	vl_ready();
 	vl_wait();

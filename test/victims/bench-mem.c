@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "victim.h"
+
 #define MIB (1024UL * 1024)
 #define PAGE 4096UL
 #define MAX_PROCS 64
@@ -90,27 +92,6 @@ static void __attribute__((noreturn)) die(const char *what)
 {
 	logf_("%s: %s", what, strerror(errno));
 	_exit(1);
-}
-
-/* Write DIR/NAME whole: aside first, then renamed into place. */
-static int write_file(const char *name, const char *text)
-{
-	char path[4200], tmp[4300];
-	size_t len = strlen(text);
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, len) == (ssize_t)len;
-	close(fd);
-	if (!ok || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -161,22 +142,9 @@ static size_t check(const unsigned char *buf, size_t len, uint64_t seed, size_t 
 /* The inode of the object mapped at addr, by /proc/self/map_files. */
 static unsigned long map_ino(const void *addr)
 {
-	unsigned long a = (unsigned long)addr, s, e, ino = 0;
-	char line[512], path[128];
-	FILE *f = fopen("/proc/self/maps", "re");
 	struct stat st;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && a >= s && a < e) {
-			snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", s, e);
-			if (stat(path, &st) == 0)
-				ino = st.st_ino;
-			break;
-		}
-	fclose(f);
-	return ino;
+	return vl_map_stat(addr, &st) ? st.st_ino : 0;
 }
 
 /* SIGUSR1: check this process's memory and say what was found. */
@@ -198,7 +166,7 @@ static void verify(void)
 			      bad_s, shared_len / PAGE, first_s * PAGE);
 	snprintf(text + n, sizeof(text) - n, " shared_ino=%lu\n", shared ? map_ino(shared) : 0UL);
 	snprintf(name, sizeof(name), "verify.%d", getpid());
-	if (write_file(name, text) < 0)
+	if (vl_write_file(dir, name, text) < 0)
 		logf_("cannot write %s: %s", name, strerror(errno));
 }
 
@@ -255,7 +223,7 @@ static void __attribute__((noreturn)) task(int i)
 		}
 		for (t = 0; t < nproc; t++)
 			n += snprintf(text + n, sizeof(text) - n, "%u\n", ctl->pid[t]);
-		if (write_file("pids", text) < 0)
+		if (vl_write_file(dir, "pids", text) < 0)
 			die("writing the pids file");
 		(void)!write(ready_fd, "R", 1);
 		close(ready_fd);

@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "victim.h"
+
 #define NR_PROCS 4
 #define REGION_SIZE (4 * 4096UL)
 #define MEMFD_NAME "demo-counter"
@@ -101,27 +103,6 @@ static void logf_(const char *fmt, ...)
 	close(fd);
 }
 
-/* Write DIR/NAME whole: aside first, then renamed into place. */
-static int write_file(const char *name, const char *text)
-{
-	char path[4200], tmp[4300];
-	size_t len = strlen(text);
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, len) == (ssize_t)len;
-	close(fd);
-	if (!ok || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 static const char *writer_name(uint64_t w)
 {
 	return w >= 1 && w <= NR_PROCS ? roles[w - 1] : "nobody";
@@ -157,7 +138,7 @@ static void do_report(void)
 		 roles[me], getpid(), getppid(), (unsigned long long)av, writer_name(aw),
 		 (unsigned long long)mv, writer_name(mw));
 	snprintf(name, sizeof(name), "report.%s", roles[me]);
-	if (write_file(name, line) < 0)
+	if (vl_write_file(dir, name, line) < 0)
 		logf_("cannot write %s: %s", name, strerror(errno));
 	else
 		logf_("reported");
@@ -272,7 +253,7 @@ static void __attribute__((noreturn)) root(void)
 	}
 	for (i = 0; i < NR_PROCS; i++)
 		n += snprintf(text + n, sizeof(text) - n, "%u %s\n", board->pid[i], roles[i]);
-	if (write_file("pids", text) < 0) {
+	if (vl_write_file(dir, "pids", text) < 0) {
 		logf_("cannot write the pids file: %s", strerror(errno));
 		_exit(1);
 	}

@@ -37,7 +37,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,132 +45,19 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "victim.h"
 
-#define TIMEOUT_MS 5000
-
-/* --- helpers (each fd victim has its own copy: victims link only
- * victim-lib.c) --- */
-
-static pid_t saved_pid, saved_ppid;
-
-/* Before vl_init(): nothing inherited from the test beyond 0, 1, 2. */
-static void close_inherited(void)
-{
-	syscall(SYS_close_range, 3, ~0U, 0);
-}
-
-/* The pid and parent to find after the restore. The root's parent is
- * whoever restored it: only its pid is checked. */
-static void ids_save(bool root)
-{
-	saved_pid = getpid();
-	saved_ppid = root ? 0 : getppid();
-}
-
-static void ids_check(void)
-{
-	if (getpid() != saved_pid || (saved_ppid && getppid() != saved_ppid))
-		vl_fail("pid/ppid %d/%d, expected %d/%d", getpid(), getppid(), saved_pid, saved_ppid);
-}
-
-/* A path in the test directory, in memory of its own (vl_path() reuses
- * its buffers). */
-static const char *path_of(const char *name)
-{
-	return strdup(vl_path(name));
-}
-
-/* Move fd to target (which must be free or equal). */
-static void move_fd(int fd, int target)
-{
-	if (fd == target)
-		return;
-	if (dup2(fd, target) != target) {
-		vl_fail("dup2(%d, %d): %s", fd, target, strerror(errno));
-		exit(2);
-	}
-	close(fd);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* The open fds of this task are exactly want[0..n) (plus 0, 1, 2). */
-static void expect_fds(const int *want, int n)
-{
-	int have[256], nr = 0, all[256], nall = 0;
-	char hs[1024] = "", ws[1024] = "";
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-
-	if (!d) {
-		vl_fail("opendir /proc/self/fd: %s", strerror(errno));
-		return;
-	}
-	while ((de = readdir(d)) && nr < 256)
-		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
-			have[nr++] = atoi(de->d_name);
-	closedir(d);
-	all[nall++] = 0;
-	all[nall++] = 1;
-	all[nall++] = 2;
-	for (int i = 0; i < n; i++)
-		all[nall++] = want[i];
-	qsort(have, nr, sizeof(int), cmp_int);
-	qsort(all, nall, sizeof(int), cmp_int);
-	if (nr == nall && !memcmp(have, all, nr * sizeof(int)))
-		return;
-	for (int i = 0; i < nr; i++)
-		snprintf(hs + strlen(hs), sizeof(hs) - strlen(hs), " %d", have[i]);
-	for (int i = 0; i < nall; i++)
-		snprintf(ws + strlen(ws), sizeof(ws) - strlen(ws), " %d", all[i]);
-	vl_fail("open fds:%s; expected:%s", hs, ws);
-}
-
-/* fd's access mode is acc, the status flags in on are set, those in off
- * clear, and close-on-exec is cloexec. */
-static void expect_flags(const char *what, int fd, int acc, int on, int off, int cloexec)
-{
-	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-
-	if (fl < 0 || fdfl < 0) {
-		vl_fail("%s: fd %d: fcntl: %s", what, fd, strerror(errno));
-		return;
-	}
-	if ((fl & O_ACCMODE) != acc)
-		vl_fail("%s: fd %d: access mode %#o, expected %#o", what, fd, fl & O_ACCMODE, acc);
-	if ((fl & on) != on || (fl & off))
-		vl_fail("%s: fd %d: status flags %#o, expected %#o set and %#o clear", what, fd, fl, on, off);
-	if (!!(fdfl & FD_CLOEXEC) != cloexec)
-		vl_fail("%s: fd %d: close-on-exec is %s", what, fd, cloexec ? "clear" : "set");
-}
-
-/* buf equals want; else name the first byte that differs. */
-static bool expect_bytes(const char *what, const void *buf, const void *want, size_t len)
-{
-	const unsigned char *a = buf, *b = want;
-
-	for (size_t i = 0; i < len; i++)
-		if (a[i] != b[i]) {
-			vl_fail("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, a[i], b[i]);
-			return false;
-		}
-	return true;
-}
+static struct vl_ids ids; /* this task's, recorded before the dump */
 
 /* --- files --- */
 
 /* A file of len bytes of the pattern of seed; returns its path. */
 static const char *make_file(const char *name, size_t len, uint64_t seed)
 {
-	const char *path = path_of(name);
+	const char *path = vl_path(name);
 	char *buf = malloc(len);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
@@ -193,7 +79,7 @@ static void open_at(const char *path, int flags, int target)
 		vl_fail("open %s: %s", path, strerror(errno));
 		vl_exit();
 	}
-	move_fd(fd, target);
+	vl_move_fd(fd, target);
 	if (flags & O_CLOEXEC)
 		fcntl(target, F_SETFD, FD_CLOEXEC);
 }
@@ -233,7 +119,7 @@ static void expect_pattern_at(const char *what, const void *buf, size_t len, siz
 	char *all = malloc(file_len);
 
 	vl_fill(all, file_len, seed);
-	expect_bytes(what, buf, all + off, len);
+	vl_expect_bytes(what, buf, all + off, len);
 	free(all);
 }
 
@@ -245,7 +131,7 @@ static void files(void)
 	const char *append = make_file("append.dat", 100, 1);
 	const char *offset = make_file("offset.dat", OFF_LEN, 2);
 	const char *dup_path = make_file("dup.dat", 4096, 3);
-	const char *sub = path_of("subdir"), *marker = path_of("subdir/marker");
+	const char *sub = vl_path("subdir"), *marker = vl_path("subdir/marker");
 	char buf[256], cwd[4200];
 	int fd;
 
@@ -270,14 +156,14 @@ static void files(void)
 	open_at("/dev/urandom", O_RDONLY | O_CLOEXEC, 14);
 	open_at("/dev/zero", O_RDONLY, 15);
 	open_at("/dev/null", O_RDONLY, 1000);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, sizeof(fds) / sizeof(fds[0]));
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, sizeof(fds) / sizeof(fds[0]));
 
 	/* O_APPEND: the write goes to the end, whatever the offset. */
-	expect_flags("append.dat", 7, O_WRONLY, O_APPEND, O_NONBLOCK, 0);
+	vl_expect_flags("append.dat", 7, O_WRONLY, O_APPEND, O_NONBLOCK, 0);
 	expect_same_file("append.dat", 7, append);
 	expect_pos("append.dat, before the write", 7, 0);
 	if (write(7, "0123456789", 10) != 10)
@@ -293,14 +179,14 @@ static void files(void)
 	close(fd);
 
 	/* An offset: the next read gives the bytes from there. */
-	expect_flags("offset.dat, O_RDONLY", 100, O_RDONLY, 0, O_NONBLOCK | O_APPEND, 0);
+	vl_expect_flags("offset.dat, O_RDONLY", 100, O_RDONLY, 0, O_NONBLOCK | O_APPEND, 0);
 	expect_same_file("offset.dat", 100, offset);
 	expect_pos("offset.dat, O_RDONLY", 100, 12345);
 	if (read(100, buf, 100) != 100)
 		vl_fail("offset.dat: read at 12345: %s", strerror(errno));
 	else
 		expect_pattern_at("offset.dat, read at 12345", buf, 100, 12345, OFF_LEN, 2);
-	expect_flags("offset.dat, O_RDWR", 101, O_RDWR, O_NONBLOCK, O_APPEND, 0);
+	vl_expect_flags("offset.dat, O_RDWR", 101, O_RDWR, O_NONBLOCK, O_APPEND, 0);
 	expect_same_file("offset.dat, O_RDWR", 101, offset);
 	expect_pos("offset.dat, O_RDWR (its own description)", 101, 70000);
 	if (read(101, buf, 10) != 0)
@@ -310,7 +196,7 @@ static void files(void)
 	expect_pos("offset.dat, O_RDONLY, after fd 101 was read", 100, 12445);
 
 	/* The directory. */
-	expect_flags("subdir", 9, O_RDONLY, O_DIRECTORY, 0, 0);
+	vl_expect_flags("subdir", 9, O_RDONLY, O_DIRECTORY, 0, 0);
 	expect_same_file("subdir", 9, sub);
 	fd = openat(9, "marker", O_RDONLY);
 	if (fd < 0 || read(fd, buf, 7) != 7 || memcmp(buf, "marker\n", 7))
@@ -325,8 +211,8 @@ static void files(void)
 		vl_fail("subdir: after fchdir, marker: %s", strerror(errno));
 
 	/* One description behind two fds. */
-	expect_flags("dup.dat, fd 20", 20, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("dup.dat, fd 21", 21, O_RDWR, 0, O_NONBLOCK, 1);
+	vl_expect_flags("dup.dat, fd 20", 20, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("dup.dat, fd 21", 21, O_RDWR, 0, O_NONBLOCK, 1);
 	expect_pos("dup.dat, fd 20", 20, 500);
 	if (read(21, buf, 100) != 100)
 		vl_fail("dup.dat: read: %s", strerror(errno));
@@ -337,11 +223,11 @@ static void files(void)
 	expect_pos("dup.dat, fd 21 after lseek through fd 20", 21, 3000);
 
 	/* Devices. */
-	expect_flags("/dev/null O_RDWR", 12, O_RDWR, 0, 0, 1);
-	expect_flags("/dev/null O_WRONLY", 13, O_WRONLY, 0, 0, 0);
-	expect_flags("/dev/urandom", 14, O_RDONLY, 0, 0, 1);
-	expect_flags("/dev/zero", 15, O_RDONLY, 0, 0, 0);
-	expect_flags("/dev/null at fd 1000", 1000, O_RDONLY, 0, 0, 0);
+	vl_expect_flags("/dev/null O_RDWR", 12, O_RDWR, 0, 0, 1);
+	vl_expect_flags("/dev/null O_WRONLY", 13, O_WRONLY, 0, 0, 0);
+	vl_expect_flags("/dev/urandom", 14, O_RDONLY, 0, 0, 1);
+	vl_expect_flags("/dev/zero", 15, O_RDONLY, 0, 0, 0);
+	vl_expect_flags("/dev/null at fd 1000", 1000, O_RDONLY, 0, 0, 0);
 	expect_dev("/dev/null", 12, 1, 3);
 	expect_dev("/dev/null", 13, 1, 3);
 	expect_dev("/dev/urandom", 14, 1, 9);
@@ -373,12 +259,12 @@ static void shared_child(void *arg)
 	char buf[64];
 
 	dup2(30, 40);
-	ids_save(false);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
-	if (!vl_wait_for(turn, 1, TIMEOUT_MS)) {
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 2);
+	if (!vl_wait_for(turn, 1, VL_TIMEOUT_MS)) {
 		vl_fail("child: the root did not take its turn 1");
 		return;
 	}
@@ -392,13 +278,13 @@ static void shared_child(void *arg)
 		vl_fail("child: write: %s", strerror(errno));
 	fcntl(40, F_SETFL, fcntl(40, F_GETFL) | O_NONBLOCK);
 	*turn = 2;
-	if (!vl_wait_for(turn, 3, TIMEOUT_MS)) {
+	if (!vl_wait_for(turn, 3, VL_TIMEOUT_MS)) {
 		vl_fail("child: the root did not take its turn 3");
 		return;
 	}
 	expect_pos("child: after the root's lseek, fd 30", 30, 2000);
 	expect_pos("child: after the root's lseek, fd 40", 40, 2000);
-	expect_flags("child: after the root's F_SETFL", 40, O_RDWR, O_APPEND, O_NONBLOCK, 0);
+	vl_expect_flags("child: after the root's F_SETFL", 40, O_RDWR, O_APPEND, O_NONBLOCK, 0);
 	*turn = 4;
 }
 
@@ -409,37 +295,35 @@ static void shared(void)
 	char buf[64];
 
 	turn = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (turn == MAP_FAILED) {
-		vl_fail("mmap: %s", strerror(errno));
-		vl_exit();
-	}
+	if (turn == MAP_FAILED)
+		vl_die("mmap");
 	open_at(path, O_RDWR, 30);
 	lseek(30, 1000, SEEK_SET);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_fork("child", shared_child, NULL);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("root: shared.dat", 30, O_RDWR, 0, O_NONBLOCK | O_APPEND, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("root: shared.dat", 30, O_RDWR, 0, O_NONBLOCK | O_APPEND, 0);
 	expect_pos("root: shared.dat", 30, 1000);
 	if (read(30, buf, 10) != 10)
 		vl_fail("root: read: %s", strerror(errno));
 	else
 		expect_pattern_at("root: shared.dat at 1000", buf, 10, 1000, SH_LEN, 9);
 	*turn = 1;
-	if (!vl_wait_for(turn, 2, TIMEOUT_MS)) {
+	if (!vl_wait_for(turn, 2, VL_TIMEOUT_MS)) {
 		vl_fail("root: the child did not take its turn 2");
 		return;
 	}
 	expect_pos("root: after the child read 20 bytes and wrote 5", 30, 1035);
-	expect_flags("root: after the child's F_SETFL", 30, O_RDWR, O_NONBLOCK, O_APPEND, 0);
+	vl_expect_flags("root: after the child's F_SETFL", 30, O_RDWR, O_NONBLOCK, O_APPEND, 0);
 	if (pread(30, buf, 5, 1030) != 5 || memcmp(buf, "XXXXX", 5))
 		vl_fail("root: the child's write is not at 1030");
 	lseek(30, 2000, SEEK_SET);
 	fcntl(30, F_SETFL, (fcntl(30, F_GETFL) | O_APPEND) & ~O_NONBLOCK);
 	*turn = 3;
-	if (!vl_wait_for(turn, 4, TIMEOUT_MS))
+	if (!vl_wait_for(turn, 4, VL_TIMEOUT_MS))
 		vl_fail("root: the child did not take its turn 4");
 }
 
@@ -448,7 +332,7 @@ static void shared(void)
 static void more(void)
 {
 	static const int fds[] = { 50, 51, 52 };
-	const char *marker = path_of("marker"), *unl = make_file("unlinked.dat", 20000, 12);
+	const char *marker = vl_path("marker"), *unl = make_file("unlinked.dat", 20000, 12);
 	char buf[128], link[4200];
 	int fd = open(marker, O_WRONLY | O_CREAT, 0644);
 	ssize_t n;
@@ -460,11 +344,9 @@ static void more(void)
 	close(fd);
 	open_at(marker, O_PATH, 50);
 	fd = memfd_create("crl-fd-files", 0);
-	if (fd < 0) {
-		vl_fail("memfd_create: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 51);
+	if (fd < 0)
+		vl_die("memfd_create");
+	vl_move_fd(fd, 51);
 	vl_fill(buf, sizeof(buf), 11);
 	for (int i = 0; i < 10000; i += 100)
 		(void)!write(51, buf, 100);
@@ -472,16 +354,16 @@ static void more(void)
 	open_at(unl, O_RDWR, 52);
 	lseek(52, 7000, SEEK_SET);
 	unlink(unl);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 3);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 3);
 
-	expect_flags("O_PATH marker", 50, O_RDONLY, O_PATH, 0, 0);
+	vl_expect_flags("O_PATH marker", 50, O_RDONLY, O_PATH, 0, 0);
 	expect_same_file("O_PATH marker", 50, marker);
 
-	expect_flags("memfd", 51, O_RDWR, 0, 0, 0);
+	vl_expect_flags("memfd", 51, O_RDWR, 0, 0, 0);
 	expect_pos("memfd", 51, 3000);
 	n = readlink("/proc/self/fd/51", link, sizeof(link) - 1);
 	link[n < 0 ? 0 : n] = '\0';
@@ -494,7 +376,7 @@ static void more(void)
 	else
 		expect_pattern_at("memfd at 3000", buf, 100, 0, 100, 11);
 
-	expect_flags("unlinked.dat", 52, O_RDWR, 0, 0, 0);
+	vl_expect_flags("unlinked.dat", 52, O_RDWR, 0, 0, 0);
 	expect_pos("unlinked.dat", 52, 7000);
 	if (read(52, buf, 100) != 100)
 		vl_fail("unlinked.dat: read at 7000: %s", strerror(errno));
@@ -517,16 +399,14 @@ static void nofile(void)
 		vl_exit();
 	}
 	rl.rlim_cur = 4096;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		vl_fail("setrlimit: %s", strerror(errno));
-		vl_exit();
-	}
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		vl_die("setrlimit");
 	open_at("/dev/null", O_RDONLY, 4000);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
 	expect_dev("/dev/null at fd 4000", 4000, 1, 3);
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != 4096)
 		vl_fail("RLIMIT_NOFILE soft limit %llu, expected 4096", (unsigned long long)rl.rlim_cur);
@@ -541,20 +421,21 @@ static void tty(void)
 {
 	static const int fds[] = { 60 };
 	static const char line[] = "hello from the restored tree\n";
-	char *path = vl_read_file(path_of("pts"), NULL);
+	char *pts = vl_path("pts"), *path = vl_read_file(pts, NULL);
 
 	if (!path || !*path) {
-		vl_fail("no terminal path in %s", path_of("pts"));
+		vl_fail("no terminal path in %s", pts);
 		vl_exit();
 	}
+	free(pts);
 	path[strcspn(path, "\n")] = '\0';
 	open_at(path, O_RDWR | O_NOCTTY, 60);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("terminal", 60, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("terminal", 60, O_RDWR, 0, O_NONBLOCK, 0);
 	if (!isatty(60))
 		vl_fail("fd 60 is not a terminal");
 	else if (write(60, line, sizeof(line) - 1) != sizeof(line) - 1)
@@ -576,12 +457,12 @@ static void log_mode(void)
 	size_t len;
 
 	open_at(path, O_WRONLY | O_APPEND, 7);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("log.dat", 7, O_WRONLY, O_APPEND, O_NONBLOCK, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("log.dat", 7, O_WRONLY, O_APPEND, O_NONBLOCK, 0);
 	expect_same_file("log.dat", 7, path);
 	if (fstat(7, &st) < 0 || write(7, "0123456789", 10) != 10) {
 		vl_fail("log.dat: fstat or write: %s", strerror(errno));
@@ -601,7 +482,6 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 
-	close_inherited();
 	vl_init(argc, argv);
 	if (!strcmp(mode, "files"))
 		files();

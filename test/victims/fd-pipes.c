@@ -35,231 +35,28 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "victim.h"
 
-#define TIMEOUT_MS 5000
+static struct vl_ids ids; /* this task's, recorded before the dump */
 
-/* --- helpers (each fd victim has its own copy: victims link only
- * victim-lib.c) --- */
-
-static pid_t saved_pid, saved_ppid;
-
-/* Before vl_init(): nothing inherited from the test beyond 0, 1, 2. */
-static void close_inherited(void)
+/* A pipe (pipe2() flags) with its read end at fd rd, its write end at wr. */
+static void make_pipe(int rd, int wr, int flags)
 {
-	syscall(SYS_close_range, 3, ~0U, 0);
-}
+	int p[2];
 
-/* The pid and parent to find after the restore. The root's parent is
- * whoever restored it: only its pid is checked. */
-static void ids_save(bool root)
-{
-	saved_pid = getpid();
-	saved_ppid = root ? 0 : getppid();
-}
-
-static void ids_check(void)
-{
-	if (getpid() != saved_pid || (saved_ppid && getppid() != saved_ppid))
-		vl_fail("pid/ppid %d/%d, expected %d/%d", getpid(), getppid(), saved_pid, saved_ppid);
-}
-
-/* A path in the test directory, in memory of its own (vl_path() reuses
- * its buffers). */
-static const char *path_of(const char *name)
-{
-	return strdup(vl_path(name));
-}
-
-/* Move fd to target (which must be free or equal). */
-static void move_fd(int fd, int target)
-{
-	if (fd == target)
-		return;
-	if (dup2(fd, target) != target) {
-		vl_fail("dup2(%d, %d): %s", fd, target, strerror(errno));
-		exit(2);
-	}
-	close(fd);
-}
-
-static void set_fl(int fd, int add)
-{
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | add);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* The open fds of this task are exactly want[0..n) (plus 0, 1, 2). */
-static void expect_fds(const int *want, int n)
-{
-	int have[256], nr = 0, all[256], nall = 0;
-	char hs[1024] = "", ws[1024] = "";
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-
-	if (!d) {
-		vl_fail("opendir /proc/self/fd: %s", strerror(errno));
-		return;
-	}
-	while ((de = readdir(d)) && nr < 256)
-		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
-			have[nr++] = atoi(de->d_name);
-	closedir(d);
-	all[nall++] = 0;
-	all[nall++] = 1;
-	all[nall++] = 2;
-	for (int i = 0; i < n; i++)
-		all[nall++] = want[i];
-	qsort(have, nr, sizeof(int), cmp_int);
-	qsort(all, nall, sizeof(int), cmp_int);
-	if (nr == nall && !memcmp(have, all, nr * sizeof(int)))
-		return;
-	for (int i = 0; i < nr; i++)
-		snprintf(hs + strlen(hs), sizeof(hs) - strlen(hs), " %d", have[i]);
-	for (int i = 0; i < nall; i++)
-		snprintf(ws + strlen(ws), sizeof(ws) - strlen(ws), " %d", all[i]);
-	vl_fail("open fds:%s; expected:%s", hs, ws);
-}
-
-/* fd's access mode is acc, the status flags in on are set, those in off
- * clear, and close-on-exec is cloexec. */
-static void expect_flags(const char *what, int fd, int acc, int on, int off, int cloexec)
-{
-	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-
-	if (fl < 0 || fdfl < 0) {
-		vl_fail("%s: fd %d: fcntl: %s", what, fd, strerror(errno));
-		return;
-	}
-	if ((fl & O_ACCMODE) != acc)
-		vl_fail("%s: fd %d: access mode %#o, expected %#o", what, fd, fl & O_ACCMODE, acc);
-	if ((fl & on) != on || (fl & off))
-		vl_fail("%s: fd %d: status flags %#o, expected %#o set and %#o clear", what, fd, fl, on, off);
-	if (!!(fdfl & FD_CLOEXEC) != cloexec)
-		vl_fail("%s: fd %d: close-on-exec is %s", what, fd, cloexec ? "clear" : "set");
-}
-
-static int wait_fd(int fd, short ev)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int r;
-
-	do
-		r = poll(&p, 1, TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* Read exactly len bytes (waiting at most TIMEOUT_MS for each chunk). */
-static bool read_exact(const char *what, int fd, void *buf, size_t len)
-{
-	for (size_t got = 0; got < len;) {
-		ssize_t n;
-
-		if (wait_fd(fd, POLLIN) <= 0) {
-			vl_fail("%s: %zu of %zu bytes came, then nothing for %d ms", what, got, len, TIMEOUT_MS);
-			return false;
-		}
-		n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0) {
-			vl_fail("%s: %zu of %zu bytes came, then %s", what, got, len,
-				n ? strerror(errno) : "end of file");
-			return false;
-		}
-		got += n;
-	}
-	return true;
-}
-
-/* The next read gives end of file. */
-static void expect_eof(const char *what, int fd)
-{
-	char c;
-	ssize_t n;
-
-	for (;;) {
-		if (wait_fd(fd, POLLIN) <= 0) {
-			vl_fail("%s: no end of file within %d ms (a writer is left open)", what, TIMEOUT_MS);
-			return;
-		}
-		n = read(fd, &c, 1);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n != 0)
-			vl_fail("%s: expected end of file, got %s", what, n > 0 ? "a byte more" : strerror(errno));
-		return;
-	}
-}
-
-static void write_all(const char *what, int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			wait_fd(fd, POLLOUT);
-			continue;
-		}
-		if (n <= 0) {
-			vl_fail("%s: write: %s", what, strerror(errno));
-			return;
-		}
-		done += n;
-	}
-}
-
-/* buf equals want; else name the first byte that differs. */
-static bool expect_bytes(const char *what, const void *buf, const void *want, size_t len)
-{
-	const unsigned char *a = buf, *b = want;
-
-	for (size_t i = 0; i < len; i++)
-		if (a[i] != b[i]) {
-			vl_fail("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, a[i], b[i]);
-			return false;
-		}
-	return true;
-}
-
-/* Read len bytes and compare them with the pattern of seed. */
-static void read_pattern(const char *what, int fd, size_t len, uint64_t seed)
-{
-	char *buf = malloc(len), *want = malloc(len);
-
-	vl_fill(want, len, seed);
-	if (read_exact(what, fd, buf, len))
-		expect_bytes(what, buf, want, len);
-	free(buf);
-	free(want);
-}
-
-static void write_pattern(const char *what, int fd, size_t len, uint64_t seed)
-{
-	char *buf = malloc(len);
-
-	vl_fill(buf, len, seed);
-	write_all(what, fd, buf, len);
-	free(buf);
+	if (pipe2(p, flags) < 0)
+		vl_die("pipe");
+	vl_move_fd(p[0], rd);
+	vl_move_fd(p[1], wr);
 }
 
 /* --- pair --- */
@@ -277,72 +74,64 @@ static void pair_child(void *arg)
 
 	close(10);
 	close(20);
-	ids_save(false);
-	write_pattern("up pipe, before the dump", 11, UP_BEFORE, 1);
+	vl_ids_save(&ids);
+	vl_write_fill("up pipe, before the dump", 11, UP_BEFORE, 1);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
-	expect_flags("up pipe write end", 11, O_WRONLY, 0, O_NONBLOCK, 0);
-	expect_flags("down pipe read end", 21, O_RDONLY, 0, O_NONBLOCK, 1);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 2);
+	vl_expect_flags("up pipe write end", 11, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_expect_flags("down pipe read end", 21, O_RDONLY, 0, O_NONBLOCK, 1);
 	if (fcntl(21, F_GETPIPE_SZ) != DOWN_SIZE)
 		vl_fail("down pipe: F_GETPIPE_SZ %d, expected %d", fcntl(21, F_GETPIPE_SZ), DOWN_SIZE);
-	write_pattern("up pipe, after the restore", 11, UP_AFTER, 2);
+	vl_write_fill("up pipe, after the restore", 11, UP_AFTER, 2);
 	close(11);
-	read_pattern("down pipe, bytes written before the dump", 21, DOWN_BEFORE, 3);
-	read_pattern("down pipe, bytes written after the restore", 21, DOWN_AFTER, 4);
-	expect_eof("down pipe", 21);
+	vl_read_fill("down pipe, bytes written before the dump", 21, DOWN_BEFORE, 3);
+	vl_read_fill("down pipe, bytes written after the restore", 21, DOWN_AFTER, 4);
+	vl_expect_eof("down pipe", 21);
 }
 
 static void pair(void)
 {
 	static const int fds[] = { 10, 20, 50, 51 };
-	int up[2], down[2], o1[2], o2[2];
+	int o1[2], o2[2];
 
-	if (pipe(up) < 0 || pipe(down) < 0) {
-		vl_fail("pipe: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(up[0], 10);
-	move_fd(up[1], 11);
-	move_fd(down[1], 20);
-	move_fd(down[0], 21);
+	make_pipe(10, 11, 0); /* up */
+	make_pipe(21, 20, 0); /* down */
 	fcntl(21, F_SETFD, FD_CLOEXEC);
-	set_fl(10, O_NONBLOCK);
+	vl_add_flags(10, O_NONBLOCK);
 	if (fcntl(20, F_SETPIPE_SZ, DOWN_SIZE) != DOWN_SIZE)
 		vl_fail("F_SETPIPE_SZ %d: %s", DOWN_SIZE, strerror(errno));
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_fork("child", pair_child, NULL);
 	close(11);
 	close(21);
-	write_pattern("down pipe, before the dump", 20, DOWN_BEFORE, 3);
+	vl_write_fill("down pipe, before the dump", 20, DOWN_BEFORE, 3);
 	/* Pipes with one end left: bytes and then end of file for a reader
 	 * whose writer is gone; EPIPE for a writer whose reader is gone. */
-	if (pipe(o1) < 0 || pipe(o2) < 0) {
-		vl_fail("pipe: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(o1[0], 50);
-	write_pattern("orphaned reader, before the dump", o1[1], ORPHAN_BYTES, 7);
+	if (pipe(o1) < 0 || pipe(o2) < 0)
+		vl_die("pipe");
+	vl_move_fd(o1[0], 50);
+	vl_write_fill("orphaned reader, before the dump", o1[1], ORPHAN_BYTES, 7);
 	close(o1[1]);
-	move_fd(o2[1], 51);
+	vl_move_fd(o2[1], 51);
 	close(o2[0]);
 	signal(SIGPIPE, SIG_IGN);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 4);
-	expect_flags("up pipe read end", 10, O_RDONLY, O_NONBLOCK, 0, 0);
-	expect_flags("down pipe write end", 20, O_WRONLY, 0, O_NONBLOCK, 0);
-	expect_flags("orphaned reader", 50, O_RDONLY, 0, O_NONBLOCK, 0);
-	expect_flags("orphaned writer", 51, O_WRONLY, 0, O_NONBLOCK, 0);
-	write_pattern("down pipe, after the restore", 20, DOWN_AFTER, 4);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 4);
+	vl_expect_flags("up pipe read end", 10, O_RDONLY, O_NONBLOCK, 0, 0);
+	vl_expect_flags("down pipe write end", 20, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_expect_flags("orphaned reader", 50, O_RDONLY, 0, O_NONBLOCK, 0);
+	vl_expect_flags("orphaned writer", 51, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_write_fill("down pipe, after the restore", 20, DOWN_AFTER, 4);
 	close(20);
-	read_pattern("up pipe, bytes written before the dump", 10, UP_BEFORE, 1);
-	read_pattern("up pipe, bytes written after the restore", 10, UP_AFTER, 2);
-	expect_eof("up pipe", 10);
-	read_pattern("orphaned reader, bytes written before the dump", 50, ORPHAN_BYTES, 7);
-	expect_eof("orphaned reader", 50);
+	vl_read_fill("up pipe, bytes written before the dump", 10, UP_BEFORE, 1);
+	vl_read_fill("up pipe, bytes written after the restore", 10, UP_AFTER, 2);
+	vl_expect_eof("up pipe", 10);
+	vl_read_fill("orphaned reader, bytes written before the dump", 50, ORPHAN_BYTES, 7);
+	vl_expect_eof("orphaned reader", 50);
 	if (write(51, "x", 1) != -1 || errno != EPIPE)
 		vl_fail("orphaned writer: a write does not fail with EPIPE (%s)", strerror(errno));
 }
@@ -372,18 +161,18 @@ static void stage_c(void *arg)
 
 	close(30);
 	close(41);
-	ids_save(false);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("C: pipe 2 read end", 40, O_RDONLY, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("C: pipe 2 read end", 40, O_RDONLY, 0, O_NONBLOCK, 0);
 	stream(in);
 	for (size_t i = 0; i < P_TOTAL; i++)
 		want[i] = transform(in[i], i);
-	if (read_exact("C: pipe 2", 40, got, P_TOTAL))
-		expect_bytes("C: pipe 2 (transformed stream)", got, want, P_TOTAL);
-	expect_eof("C: pipe 2", 40);
+	if (vl_read_exact("C: pipe 2", 40, got, P_TOTAL))
+		vl_expect_bytes("C: pipe 2 (transformed stream)", got, want, P_TOTAL);
+	vl_expect_eof("C: pipe 2", 40);
 }
 
 /* B: copy n bytes from pipe 1 to pipe 2, transformed; *pos counts the
@@ -403,7 +192,7 @@ static bool stage_b_copy(size_t *pos, size_t n)
 			return false;
 		for (ssize_t i = 0; i < k; i++)
 			buf[i] = transform(buf[i], *pos + i);
-		write_all("B: pipe 2", 41, buf, k);
+		vl_write_all("B: pipe 2", 41, buf, k);
 		*pos += k;
 		n -= k;
 	}
@@ -414,25 +203,19 @@ static void stage_b(void *arg)
 {
 	static const int fds[] = { 30, 41 };
 	size_t pos = 0;
-	int p2[2];
 
 	close(31);
-	if (pipe(p2) < 0) {
-		vl_fail("pipe: %s", strerror(errno));
-		return;
-	}
-	move_fd(p2[0], 40);
-	move_fd(p2[1], 41);
+	make_pipe(40, 41, 0);
 	vl_fork("C", stage_c, NULL);
 	close(40);
-	ids_save(false);
+	vl_ids_save(&ids);
 	stage_b_copy(&pos, P_FIRST);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
-	expect_flags("B: pipe 1 read end", 30, O_RDONLY, 0, O_NONBLOCK, 0);
-	expect_flags("B: pipe 2 write end", 41, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 2);
+	vl_expect_flags("B: pipe 1 read end", 30, O_RDONLY, 0, O_NONBLOCK, 0);
+	vl_expect_flags("B: pipe 2 write end", 41, O_WRONLY, 0, O_NONBLOCK, 0);
 	while (stage_b_copy(&pos, ~(size_t)0))
 		;
 	if (pos != P_TOTAL)
@@ -444,25 +227,19 @@ static void pipeline(void)
 {
 	static const int fds[] = { 31 };
 	unsigned char *s = malloc(P_TOTAL);
-	int p1[2];
 
-	if (pipe(p1) < 0) {
-		vl_fail("pipe: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(p1[0], 30);
-	move_fd(p1[1], 31);
+	make_pipe(30, 31, 0);
 	vl_fork("B", stage_b, NULL);
 	close(30);
-	ids_save(true);
+	vl_ids_save(&ids);
 	stream(s);
-	write_all("A: pipe 1, before the dump", 31, s, P_BEFORE);
+	vl_write_all("A: pipe 1, before the dump", 31, s, P_BEFORE);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("A: pipe 1 write end", 31, O_WRONLY, 0, O_NONBLOCK, 0);
-	write_all("A: pipe 1, after the restore", 31, s + P_BEFORE, P_AFTER);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("A: pipe 1 write end", 31, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_write_all("A: pipe 1, after the restore", 31, s + P_BEFORE, P_AFTER);
 	close(31);
 	free(s);
 }
@@ -475,68 +252,69 @@ static void pipeline(void)
 static void fifo_check_identity(int fd)
 {
 	struct stat a, b;
-	char link[4200], path[64];
+	char link[4200], path[64], *fifo = vl_path("fifo");
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	link[n < 0 ? 0 : n] = '\0';
-	if (strcmp(link, path_of("fifo")))
-		vl_fail("fifo: fd %d links to '%s', expected '%s'", fd, link, path_of("fifo"));
-	if (fstat(fd, &a) < 0 || stat(path_of("fifo"), &b) < 0 || !S_ISFIFO(a.st_mode) ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		vl_fail("fifo: fd %d is not the FIFO %s", fd, path_of("fifo"));
+	if (strcmp(link, fifo))
+		vl_fail("fifo: fd %d links to '%s', expected '%s'", fd, link, fifo);
+	if (fstat(fd, &a) < 0 || stat(fifo, &b) < 0 || !S_ISFIFO(a.st_mode) || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		vl_fail("fifo: fd %d is not the FIFO %s", fd, fifo);
+	free(fifo);
 }
 
 static void fifo_child(void *arg)
 {
 	static const int fds[] = { 31 };
-	int fd = open(path_of("fifo"), O_WRONLY);
+	char *fifo = vl_path("fifo");
+	int fd = open(fifo, O_WRONLY);
 
+	free(fifo);
 	close(30);
 	if (fd < 0) {
 		vl_fail("open fifo for writing: %s", strerror(errno));
 		return;
 	}
-	move_fd(fd, 31);
-	ids_save(false);
-	write_pattern("fifo, before the dump", 31, F_BEFORE, 5);
+	vl_move_fd(fd, 31);
+	vl_ids_save(&ids);
+	vl_write_fill("fifo, before the dump", 31, F_BEFORE, 5);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("fifo write end", 31, O_WRONLY, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("fifo write end", 31, O_WRONLY, 0, O_NONBLOCK, 0);
 	fifo_check_identity(31);
-	write_pattern("fifo, after the restore", 31, F_AFTER, 6);
+	vl_write_fill("fifo, after the restore", 31, F_AFTER, 6);
 	close(31);
 }
 
 static void fifo(void)
 {
 	static const int fds[] = { 30 };
+	char *fifo = vl_path("fifo");
 	int fd;
 
-	if (mkfifo(path_of("fifo"), 0600) < 0) {
-		vl_fail("mkfifo: %s", strerror(errno));
-		vl_exit();
-	}
-	fd = open(path_of("fifo"), O_RDONLY | O_NONBLOCK);
-	if (fd < 0) {
-		vl_fail("open fifo for reading: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 30);
-	ids_save(true);
+	if (mkfifo(fifo, 0600) < 0)
+		vl_die("mkfifo");
+	fd = open(fifo, O_RDONLY | O_NONBLOCK);
+	free(fifo);
+	if (fd < 0)
+		vl_die("open fifo for reading");
+	vl_move_fd(fd, 30);
+	vl_ids_save(&ids);
 	vl_fork("child", fifo_child, NULL);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("fifo read end", 30, O_RDONLY, O_NONBLOCK, 0, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("fifo read end", 30, O_RDONLY, O_NONBLOCK, 0, 0);
 	fifo_check_identity(30);
-	read_pattern("fifo, bytes written before the dump", 30, F_BEFORE, 5);
-	read_pattern("fifo, bytes written after the restore", 30, F_AFTER, 6);
-	expect_eof("fifo", 30);
+	vl_read_fill("fifo, bytes written before the dump", 30, F_BEFORE, 5);
+	vl_read_fill("fifo, bytes written after the restore", 30, F_AFTER, 6);
+	vl_expect_eof("fifo", 30);
 }
 
 /* --- full, packet --- */
@@ -547,34 +325,28 @@ static void fifo(void)
 static void full(void)
 {
 	static const int fds[] = { 10, 11 };
-	int p[2];
 
-	if (pipe(p) < 0) {
-		vl_fail("pipe: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(p[0], 10);
-	move_fd(p[1], 11);
+	make_pipe(10, 11, 0);
 	if (fcntl(11, F_SETPIPE_SZ, FULL_SIZE) != FULL_SIZE)
 		vl_fail("F_SETPIPE_SZ %d: %s", FULL_SIZE, strerror(errno));
-	set_fl(11, O_NONBLOCK);
-	write_pattern("full pipe, before the dump", 11, FULL_SIZE, 8);
+	vl_add_flags(11, O_NONBLOCK);
+	vl_write_fill("full pipe, before the dump", 11, FULL_SIZE, 8);
 	if (write(11, "x", 1) != -1 || errno != EAGAIN)
 		vl_fail("the pipe is not full before the dump");
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
-	expect_flags("full pipe, read end", 10, O_RDONLY, 0, O_NONBLOCK, 0);
-	expect_flags("full pipe, write end", 11, O_WRONLY, O_NONBLOCK, 0, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
+	vl_expect_flags("full pipe, read end", 10, O_RDONLY, 0, O_NONBLOCK, 0);
+	vl_expect_flags("full pipe, write end", 11, O_WRONLY, O_NONBLOCK, 0, 0);
 	if (fcntl(10, F_GETPIPE_SZ) != FULL_SIZE)
 		vl_fail("full pipe: F_GETPIPE_SZ %d, expected %d", fcntl(10, F_GETPIPE_SZ), FULL_SIZE);
 	if (write(11, "x", 1) != -1 || errno != EAGAIN)
 		vl_fail("full pipe: a write does not fail with EAGAIN after the restore (%s)", strerror(errno));
-	read_pattern("full pipe, bytes written before the dump", 10, FULL_SIZE, 8);
+	vl_read_fill("full pipe, bytes written before the dump", 10, FULL_SIZE, 8);
 	close(11);
-	expect_eof("full pipe", 10);
+	vl_expect_eof("full pipe", 10);
 }
 
 /* A pipe in packet mode (O_DIRECT): each write is one packet, each read
@@ -585,30 +357,25 @@ static void packet(bool orphan)
 	static const int both[] = { 10, 11 }, reader[] = { 10 };
 	static const size_t lens[] = { 10, 200, 3000, 1 };
 	char buf[8192], want[4096];
-	int p[2], n_packets = orphan ? 4 : 5;
+	int n_packets = orphan ? 4 : 5;
 
-	if (pipe2(p, O_DIRECT) < 0) {
-		vl_fail("pipe2 O_DIRECT: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(p[0], 10);
-	move_fd(p[1], 11);
+	make_pipe(10, 11, O_DIRECT);
 	for (int i = 0; i < 4; i++) {
 		vl_fill(buf, lens[i], 20 + i);
-		write_all("packet pipe, before the dump", 11, buf, lens[i]);
+		vl_write_all("packet pipe, before the dump", 11, buf, lens[i]);
 	}
 	if (orphan)
 		close(11);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(orphan ? reader : both, orphan ? 1 : 2);
-	expect_flags("packet pipe, read end", 10, O_RDONLY, 0, O_NONBLOCK | O_DIRECT, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(orphan ? reader : both, orphan ? 1 : 2);
+	vl_expect_flags("packet pipe, read end", 10, O_RDONLY, 0, O_NONBLOCK | O_DIRECT, 0);
 	if (!orphan) {
-		expect_flags("packet pipe, write end", 11, O_WRONLY, O_DIRECT, O_NONBLOCK, 0);
+		vl_expect_flags("packet pipe, write end", 11, O_WRONLY, O_DIRECT, O_NONBLOCK, 0);
 		vl_fill(buf, 5, 30);
-		write_all("packet pipe, after the restore", 11, buf, 5);
+		vl_write_all("packet pipe, after the restore", 11, buf, 5);
 		close(11);
 	}
 	for (int i = 0; i < n_packets; i++) {
@@ -623,16 +390,15 @@ static void packet(bool orphan)
 			vl_fail("%s: a read gives %zd bytes, expected a packet of %zu", w, n, len);
 			return;
 		}
-		expect_bytes(w, buf, want, len);
+		vl_expect_bytes(w, buf, want, len);
 	}
-	expect_eof("packet pipe", 10);
+	vl_expect_eof("packet pipe", 10);
 }
 
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 
-	close_inherited();
 	vl_init(argc, argv);
 	if (!strcmp(mode, "pair"))
 		pair();

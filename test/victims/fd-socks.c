@@ -82,7 +82,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -91,224 +90,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "victim.h"
 
-#define TIMEOUT_MS 5000
-
-/* --- helpers (each fd victim has its own copy: victims link only
- * victim-lib.c) --- */
-
-static pid_t saved_pid, saved_ppid;
-
-/* Before vl_init(): nothing inherited from the test beyond 0, 1, 2. */
-static void close_inherited(void)
-{
-	syscall(SYS_close_range, 3, ~0U, 0);
-}
-
-/* The pid and parent to find after the restore. The root's parent is
- * whoever restored it: only its pid is checked. */
-static void ids_save(bool root)
-{
-	saved_pid = getpid();
-	saved_ppid = root ? 0 : getppid();
-}
-
-static void ids_check(void)
-{
-	if (getpid() != saved_pid || (saved_ppid && getppid() != saved_ppid))
-		vl_fail("pid/ppid %d/%d, expected %d/%d", getpid(), getppid(), saved_pid, saved_ppid);
-}
-
-/* A path in the test directory, in memory of its own (vl_path() reuses
- * its buffers). */
-static const char *path_of(const char *name)
-{
-	return strdup(vl_path(name));
-}
-
-/* Move fd to target (which must be free or equal). */
-static void move_fd(int fd, int target)
-{
-	if (fd == target)
-		return;
-	if (dup2(fd, target) != target) {
-		vl_fail("dup2(%d, %d): %s", fd, target, strerror(errno));
-		exit(2);
-	}
-	close(fd);
-}
-
-static void set_fl(int fd, int add)
-{
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | add);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* The open fds of this task are exactly want[0..n) (plus 0, 1, 2). */
-static void expect_fds(const int *want, int n)
-{
-	int have[256], nr = 0, all[256], nall = 0;
-	char hs[1024] = "", ws[1024] = "";
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-
-	if (!d) {
-		vl_fail("opendir /proc/self/fd: %s", strerror(errno));
-		return;
-	}
-	while ((de = readdir(d)) && nr < 256)
-		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
-			have[nr++] = atoi(de->d_name);
-	closedir(d);
-	all[nall++] = 0;
-	all[nall++] = 1;
-	all[nall++] = 2;
-	for (int i = 0; i < n; i++)
-		all[nall++] = want[i];
-	qsort(have, nr, sizeof(int), cmp_int);
-	qsort(all, nall, sizeof(int), cmp_int);
-	if (nr == nall && !memcmp(have, all, nr * sizeof(int)))
-		return;
-	for (int i = 0; i < nr; i++)
-		snprintf(hs + strlen(hs), sizeof(hs) - strlen(hs), " %d", have[i]);
-	for (int i = 0; i < nall; i++)
-		snprintf(ws + strlen(ws), sizeof(ws) - strlen(ws), " %d", all[i]);
-	vl_fail("open fds:%s; expected:%s", hs, ws);
-}
-
-/* fd's access mode is acc, the status flags in on are set, those in off
- * clear, and close-on-exec is cloexec. */
-static void expect_flags(const char *what, int fd, int acc, int on, int off, int cloexec)
-{
-	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-
-	if (fl < 0 || fdfl < 0) {
-		vl_fail("%s: fd %d: fcntl: %s", what, fd, strerror(errno));
-		return;
-	}
-	if ((fl & O_ACCMODE) != acc)
-		vl_fail("%s: fd %d: access mode %#o, expected %#o", what, fd, fl & O_ACCMODE, acc);
-	if ((fl & on) != on || (fl & off))
-		vl_fail("%s: fd %d: status flags %#o, expected %#o set and %#o clear", what, fd, fl, on, off);
-	if (!!(fdfl & FD_CLOEXEC) != cloexec)
-		vl_fail("%s: fd %d: close-on-exec is %s", what, fd, cloexec ? "clear" : "set");
-}
-
-static int wait_fd(int fd, short ev)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int r;
-
-	do
-		r = poll(&p, 1, TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* Read exactly len bytes (waiting at most TIMEOUT_MS for each chunk). */
-static bool read_exact(const char *what, int fd, void *buf, size_t len)
-{
-	for (size_t got = 0; got < len;) {
-		ssize_t n;
-
-		if (wait_fd(fd, POLLIN) <= 0) {
-			vl_fail("%s: %zu of %zu bytes came, then nothing for %d ms", what, got, len, TIMEOUT_MS);
-			return false;
-		}
-		n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0) {
-			vl_fail("%s: %zu of %zu bytes came, then %s", what, got, len,
-				n ? strerror(errno) : "end of file");
-			return false;
-		}
-		got += n;
-	}
-	return true;
-}
-
-/* The next read gives end of file. */
-static void expect_eof(const char *what, int fd)
-{
-	char c;
-	ssize_t n;
-
-	for (;;) {
-		if (wait_fd(fd, POLLIN) <= 0) {
-			vl_fail("%s: no end of file within %d ms (a writer is left open)", what, TIMEOUT_MS);
-			return;
-		}
-		n = read(fd, &c, 1);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n != 0)
-			vl_fail("%s: expected end of file, got %s", what, n > 0 ? "a byte more" : strerror(errno));
-		return;
-	}
-}
-
-static void write_all(const char *what, int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			wait_fd(fd, POLLOUT);
-			continue;
-		}
-		if (n <= 0) {
-			vl_fail("%s: write: %s", what, strerror(errno));
-			return;
-		}
-		done += n;
-	}
-}
-
-/* buf equals want; else name the first byte that differs. */
-static bool expect_bytes(const char *what, const void *buf, const void *want, size_t len)
-{
-	const unsigned char *a = buf, *b = want;
-
-	for (size_t i = 0; i < len; i++)
-		if (a[i] != b[i]) {
-			vl_fail("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, a[i], b[i]);
-			return false;
-		}
-	return true;
-}
-
-/* Read len bytes and compare them with the pattern of seed. */
-static void read_pattern(const char *what, int fd, size_t len, uint64_t seed)
-{
-	char *buf = malloc(len), *want = malloc(len);
-
-	vl_fill(want, len, seed);
-	if (read_exact(what, fd, buf, len))
-		expect_bytes(what, buf, want, len);
-	free(buf);
-	free(want);
-}
-
-static void write_pattern(const char *what, int fd, size_t len, uint64_t seed)
-{
-	char *buf = malloc(len);
-
-	vl_fill(buf, len, seed);
-	write_all(what, fd, buf, len);
-	free(buf);
-}
+static struct vl_ids ids; /* this task's, recorded before the dump */
 
 /* --- sockets --- */
 
@@ -368,8 +155,8 @@ static bool recv_msg(const char *what, int fd, const struct msgspec *m, int flag
 	ssize_t n;
 
 	vl_fill(want, m->len, m->seed);
-	if (wait_fd(fd, POLLIN) <= 0) {
-		vl_fail("%s: no message of %zu bytes within %d ms", what, m->len, TIMEOUT_MS);
+	if (vl_wait_fd(fd, POLLIN) <= 0) {
+		vl_fail("%s: no message of %zu bytes within %d ms", what, m->len, VL_TIMEOUT_MS);
 		goto out;
 	}
 	do
@@ -382,7 +169,7 @@ static bool recv_msg(const char *what, int fd, const struct msgspec *m, int flag
 	else if ((size_t)n != m->len)
 		vl_fail("%s: a message of %zd bytes, expected %zu", what, n, m->len);
 	else
-		ok = expect_bytes(what, buf, want, m->len);
+		ok = vl_expect_bytes(what, buf, want, m->len);
 out:
 	free(buf);
 	free(want);
@@ -453,8 +240,8 @@ static void read_stream(const char *what, int fd, const struct msgspec *q, int n
 		vl_fill(want + off, q[i].len, q[i].seed);
 		off += q[i].len;
 	}
-	if (read_exact(what, fd, got, total))
-		expect_bytes(what, got, want, total);
+	if (vl_read_exact(what, fd, got, total))
+		vl_expect_bytes(what, got, want, total);
 	free(want);
 	free(got);
 }
@@ -497,8 +284,8 @@ static void pairs_end(bool root)
 
 	/* The child closes first; the root sees end of file, then closes. */
 	if (root) {
-		expect_eof("root: stream, after the child closed it", 10);
-		expect_eof("root: seqpacket, after the child closed it", 14);
+		vl_expect_eof("root: stream, after the child closed it", 10);
+		vl_expect_eof("root: seqpacket, after the child closed it", 14);
 	} else {
 		close(11);
 		close(15);
@@ -515,29 +302,29 @@ static void pairs_child(void *arg)
 	close(14);
 	close(17);
 	close(18);
-	ids_save(false);
+	vl_ids_save(&ids);
 	send_all("child: stream, before the dump", 11, stream_up, N(stream_up));
 	send_all("child: dgram, before the dump", 13, dgram_up, N(dgram_up));
 	send_all("child: seqpacket, before the dump", 15, seq_up, N(seq_up));
-	write_pattern("child: half-closed stream, before the dump", 19, HALF_BYTES, 92);
+	vl_write_fill("child: half-closed stream, before the dump", 19, HALF_BYTES, 92);
 	if (shutdown(19, SHUT_WR) < 0)
 		vl_fail("child: shutdown: %s", strerror(errno));
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 5);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 5);
 	/* The root's own pair, whose end 16 the child shares: the root
 	 * waits for this message before it sends its own. */
-	expect_flags("child: the root's own pair, end 16", 16, O_RDWR, 0, O_NONBLOCK, 1);
+	vl_expect_flags("child: the root's own pair, end 16", 16, O_RDWR, 0, O_NONBLOCK, 1);
 	send_all("child: through the shared end 16", 16, &child_self, 1);
-	expect_flags("child: stream end", 11, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("child: dgram end", 13, O_RDWR, 0, O_NONBLOCK, 1);
-	expect_flags("child: seqpacket end", 15, O_RDWR, O_NONBLOCK, 0, 0);
+	vl_expect_flags("child: stream end", 11, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("child: dgram end", 13, O_RDWR, 0, O_NONBLOCK, 1);
+	vl_expect_flags("child: seqpacket end", 15, O_RDWR, O_NONBLOCK, 0, 0);
 	pairs_end(false);
 	/* The half-closed stream: the child's sending side is shut. */
 	if (send(19, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != -1 || errno != EPIPE)
 		vl_fail("child: half-closed stream: a send does not fail with EPIPE (%s)", strerror(errno));
-	if (read_exact("child: half-closed stream, from the root", 19, buf, 10) && memcmp(buf, "0123456789", 10))
+	if (vl_read_exact("child: half-closed stream, from the root", 19, buf, 10) && memcmp(buf, "0123456789", 10))
 		vl_fail("child: half-closed stream: the root's 10 bytes differ");
 }
 
@@ -549,8 +336,8 @@ static void make_pair(int type, int a, int b)
 		vl_fail("socketpair(%d): %s", type, strerror(errno));
 		vl_exit();
 	}
-	move_fd(sv[0], a);
-	move_fd(sv[1], b);
+	vl_move_fd(sv[0], a);
+	vl_move_fd(sv[1], b);
 }
 
 static int get_int(int fd, int opt)
@@ -579,9 +366,9 @@ static void pairs(void)
 	rcvbuf = get_int(12, SO_RCVBUF);
 	fcntl(13, F_SETFD, FD_CLOEXEC);
 	fcntl(16, F_SETFD, FD_CLOEXEC);
-	set_fl(15, O_NONBLOCK);
-	set_fl(17, O_NONBLOCK);
-	ids_save(true);
+	vl_add_flags(15, O_NONBLOCK);
+	vl_add_flags(17, O_NONBLOCK);
+	vl_ids_save(&ids);
 	vl_fork("child", pairs_child, NULL);
 	close(11);
 	close(13);
@@ -594,17 +381,17 @@ static void pairs(void)
 	send_all("root: own pair, 17 to 16", 17, self_b, N(self_b));
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 6);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 6);
 	if (get_int(10, SO_SNDBUF) != sndbuf)
 		vl_fail("root: stream end: SO_SNDBUF %d, expected %d", get_int(10, SO_SNDBUF), sndbuf);
 	if (get_int(12, SO_RCVBUF) != rcvbuf)
 		vl_fail("root: dgram end: SO_RCVBUF %d, expected %d", get_int(12, SO_RCVBUF), rcvbuf);
-	expect_flags("root: stream end", 10, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("root: dgram end", 12, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("root: seqpacket end", 14, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("root: own pair, end 16", 16, O_RDWR, 0, O_NONBLOCK, 1);
-	expect_flags("root: own pair, end 17", 17, O_RDWR, O_NONBLOCK, 0, 0);
+	vl_expect_flags("root: stream end", 10, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("root: dgram end", 12, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("root: seqpacket end", 14, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("root: own pair, end 16", 16, O_RDWR, 0, O_NONBLOCK, 1);
+	vl_expect_flags("root: own pair, end 17", 17, O_RDWR, O_NONBLOCK, 0, 0);
 	expect_type("root: own pair", 16, SOCK_DGRAM);
 	expect_type("root: own pair", 17, SOCK_DGRAM);
 	recv_all("root: own pair, queued to 17", 17, self_a, N(self_a));
@@ -617,10 +404,10 @@ static void pairs(void)
 	pairs_end(true);
 	/* The half-closed stream: bytes, end of file, and the other way
 	 * still open. */
-	expect_flags("root: half-closed stream", 18, O_RDWR, 0, O_NONBLOCK, 0);
-	read_pattern("root: half-closed stream, queued at the dump", 18, HALF_BYTES, 92);
-	expect_eof("root: half-closed stream", 18);
-	write_all("root: half-closed stream, to the child", 18, "0123456789", 10);
+	vl_expect_flags("root: half-closed stream", 18, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_read_fill("root: half-closed stream, queued at the dump", 18, HALF_BYTES, 92);
+	vl_expect_eof("root: half-closed stream", 18);
+	vl_write_all("root: half-closed stream, to the child", 18, "0123456789", 10);
 }
 
 /* --- listen --- */
@@ -676,7 +463,7 @@ static bool read_line(const char *what, int fd, char *buf, size_t len)
 	size_t n = 0;
 
 	while (n + 1 < len) {
-		if (!read_exact(what, fd, buf + n, 1))
+		if (!vl_read_exact(what, fd, buf + n, 1))
 			return false;
 		if (buf[n++] == '\n')
 			break;
@@ -690,7 +477,7 @@ static const char *listen_mode;
 /* The path the root bound, as getsockname gives it back. */
 static const char *bound_name(void)
 {
-	return !strncmp(listen_mode, "listen-relative", 15) ? "listen.sock" : path_of("listen.sock");
+	return !strncmp(listen_mode, "listen-relative", 15) ? "listen.sock" : vl_path("listen.sock");
 }
 
 /* An abstract name, unique to the tree. */
@@ -714,26 +501,26 @@ static void listen_child(void *arg)
 	close(23);
 	if (!strcmp(listen_mode, "listen-relative-away") && chdir("/") < 0)
 		vl_fail("child: chdir /: %s", strerror(errno));
-	fd = connect_to("child: before the dump", path_of("listen.sock"), SOCK_STREAM);
+	fd = connect_to("child: before the dump", vl_path("listen.sock"), SOCK_STREAM);
 	if (fd < 0)
 		return;
-	move_fd(fd, 21);
-	ids_save(false);
-	write_pattern("child: to the accepted socket, before the dump", 21, L_UP, 61);
+	vl_move_fd(fd, 21);
+	vl_ids_save(&ids);
+	vl_write_fill("child: to the accepted socket, before the dump", 21, L_UP, 61);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("child: connected socket", 21, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("child: connected socket", 21, O_RDWR, 0, O_NONBLOCK, 0);
 	expect_type("child: connected socket", 21, SOCK_STREAM);
 	if (!strncmp(listen_mode, "listen-names", 12))
 		expect_name("child: connected socket, its peer", 21, true, bound_name());
-	read_pattern("child: from the accepted socket, queued at the dump", 21, L_DOWN, 62);
+	vl_read_fill("child: from the accepted socket, queued at the dump", 21, L_DOWN, 62);
 	/* A new connection. */
-	fd = connect_to("child: after the restore", path_of("listen.sock"), SOCK_STREAM);
+	fd = connect_to("child: after the restore", vl_path("listen.sock"), SOCK_STREAM);
 	if (fd < 0)
 		return;
-	write_all("child: new connection", fd, "child\n", 6);
+	vl_write_all("child: new connection", fd, "child\n", 6);
 	if (read_line("child: new connection, the answer", fd, line, sizeof(line)) && strcmp(line, "ok child\n"))
 		vl_fail("child: new connection: the answer is '%s'", line);
 	close(fd);
@@ -742,7 +529,7 @@ static void listen_child(void *arg)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, alen) < 0) {
 		vl_fail("child: connect to the abstract name: %s", strerror(errno));
 	} else {
-		write_all("child: abstract connection", fd, "abstract\n", 9);
+		vl_write_all("child: abstract connection", fd, "abstract\n", 9);
 		if (read_line("child: abstract connection, the answer", fd, line, sizeof(line)) &&
 		    strcmp(line, "ok abstract\n"))
 			vl_fail("child: abstract connection: the answer is '%s'", line);
@@ -757,8 +544,8 @@ static bool answer_one(const char *what, int lfd, char *line, size_t size)
 {
 	int fd;
 
-	if (wait_fd(lfd, POLLIN) <= 0) {
-		vl_fail("%s: no new connection within %d ms", what, TIMEOUT_MS);
+	if (vl_wait_fd(lfd, POLLIN) <= 0) {
+		vl_fail("%s: no new connection within %d ms", what, VL_TIMEOUT_MS);
 		return false;
 	}
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -771,8 +558,8 @@ static bool answer_one(const char *what, int lfd, char *line, size_t size)
 		line[0] = '\0';
 		return true;
 	}
-	write_all(what, fd, "ok ", 3);
-	write_all(what, fd, line, strlen(line));
+	vl_write_all(what, fd, "ok ", 3);
+	vl_write_all(what, fd, line, strlen(line));
 	close(fd);
 	return true;
 }
@@ -785,6 +572,7 @@ static void listen_root(const char *mode)
 	bool seen_child = false, seen_test = false;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), v = 0;
 	socklen_t vlen = sizeof(v);
+	char *path = vl_path("listen.sock");
 	struct stat st;
 
 	if (!strncmp(mode, "listen-relative", 15) && chdir(vl_dir()) < 0)
@@ -793,45 +581,41 @@ static void listen_root(const char *mode)
 		vl_fail("socket/bind/listen %s: %s", bound_name(), strerror(errno));
 		vl_exit();
 	}
-	move_fd(fd, 20);
-	if (chmod(path_of("listen.sock"), 0640) < 0)
+	vl_move_fd(fd, 20);
+	if (chmod(path, 0640) < 0)
 		vl_fail("chmod listen.sock: %s", strerror(errno));
 	len = abstract_addr(getpid(), &a);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0) {
-		vl_fail("socket/bind/listen to an abstract name: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 23);
-	ids_save(true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0)
+		vl_die("socket/bind/listen to an abstract name");
+	vl_move_fd(fd, 23);
+	vl_ids_save(&ids);
 	vl_fork("child", listen_child, NULL);
 	fd = accept4(20, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0) {
-		vl_fail("accept: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 22);
+	if (fd < 0)
+		vl_die("accept");
+	vl_move_fd(fd, 22);
 	fcntl(22, F_SETFD, FD_CLOEXEC);
-	write_pattern("root: to the child, before the dump", 22, L_DOWN, 62);
+	vl_write_fill("root: to the child, before the dump", 22, L_DOWN, 62);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 3);
-	expect_flags("root: listening socket", 20, O_RDWR, 0, O_NONBLOCK, 0);
-	expect_flags("root: accepted socket", 22, O_RDWR, 0, O_NONBLOCK, 1);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 3);
+	vl_expect_flags("root: listening socket", 20, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("root: accepted socket", 22, O_RDWR, 0, O_NONBLOCK, 1);
 	expect_type("root: listening socket", 20, SOCK_STREAM);
 	expect_type("root: accepted socket", 22, SOCK_STREAM);
 	expect_name("root: listening socket", 20, false, bound_name());
 	if (getsockopt(20, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) < 0 || v != 1)
 		vl_fail("root: listening socket: SO_ACCEPTCONN is %d (%s)", v, strerror(errno));
-	if (stat(path_of("listen.sock"), &st) < 0 || !S_ISSOCK(st.st_mode))
-		vl_fail("root: %s is not a socket file", path_of("listen.sock"));
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		vl_fail("root: %s is not a socket file", path);
 	if (!strncmp(mode, "listen-names", 12))
 		expect_name("root: accepted socket", 22, false, bound_name());
-	read_pattern("root: from the child, queued at the dump", 22, L_UP, 61);
-	if (stat(path_of("listen.sock"), &st) == 0 && (st.st_mode & 07777) != 0640)
+	vl_read_fill("root: from the child, queued at the dump", 22, L_UP, 61);
+	if (stat(path, &st) == 0 && (st.st_mode & 07777) != 0640)
 		vl_fail("root: listen.sock has mode %o, expected 640", st.st_mode & 07777);
-	expect_flags("root: abstract listening socket", 23, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_expect_flags("root: abstract listening socket", 23, O_RDWR, 0, O_NONBLOCK, 0);
 	if (getsockopt(23, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) < 0 || v != 1)
 		vl_fail("root: abstract listening socket: SO_ACCEPTCONN is %d (%s)", v, strerror(errno));
 	/* Two new connections, from the child and from the test. */
@@ -859,6 +643,7 @@ static void listen_root(const char *mode)
 			vl_fail("root: the abstract connection says '%s'", line);
 	}
 	close(22);
+	free(path);
 }
 
 /* --- listen-names-closed --- */
@@ -869,19 +654,19 @@ static void closed_listener_child(void *arg)
 	int fd;
 
 	close(20);
-	fd = connect_to("child: before the dump", path_of("listen.sock"), SOCK_STREAM);
+	fd = connect_to("child: before the dump", vl_path("listen.sock"), SOCK_STREAM);
 	if (fd < 0)
 		return;
-	move_fd(fd, 21);
-	write_pattern("child: to the accepted socket, before the dump", 21, L_UP, 61);
-	ids_save(false);
+	vl_move_fd(fd, 21);
+	vl_write_fill("child: to the accepted socket, before the dump", 21, L_UP, 61);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_name("child: connected socket, its peer", 21, true, path_of("listen.sock"));
-	read_pattern("child: from the accepted socket, queued at the dump", 21, L_DOWN, 62);
-	write_pattern("child: to the accepted socket, after the restore", 21, L_UP, 63);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
+	expect_name("child: connected socket, its peer", 21, true, vl_path("listen.sock"));
+	vl_read_fill("child: from the accepted socket, queued at the dump", 21, L_DOWN, 62);
+	vl_write_fill("child: to the accepted socket, after the restore", 21, L_UP, 63);
 }
 
 /* A connection whose listener was closed after accepting it: both ends
@@ -890,31 +675,27 @@ static void listen_closed(void)
 {
 	static const int fds[] = { 22 };
 	struct sockaddr_un a;
-	socklen_t len = addr_of(path_of("listen.sock"), &a);
+	socklen_t len = addr_of(vl_path("listen.sock"), &a);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0) {
-		vl_fail("socket/bind/listen listen.sock: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 20);
-	ids_save(true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0)
+		vl_die("socket/bind/listen listen.sock");
+	vl_move_fd(fd, 20);
+	vl_ids_save(&ids);
 	vl_fork("child", closed_listener_child, NULL);
 	fd = accept(20, NULL, NULL);
-	if (fd < 0) {
-		vl_fail("accept: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 22);
+	if (fd < 0)
+		vl_die("accept");
+	vl_move_fd(fd, 22);
 	close(20);
-	write_pattern("root: to the child, before the dump", 22, L_DOWN, 62);
+	vl_write_fill("root: to the child, before the dump", 22, L_DOWN, 62);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_name("root: accepted socket", 22, false, path_of("listen.sock"));
-	read_pattern("root: from the child, queued at the dump", 22, L_UP, 61);
-	read_pattern("root: from the child, after the restore", 22, L_UP, 63);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	expect_name("root: accepted socket", 22, false, vl_path("listen.sock"));
+	vl_read_fill("root: from the child, queued at the dump", 22, L_UP, 61);
+	vl_read_fill("root: from the child, after the restore", 22, L_UP, 63);
 }
 
 /* --- dgram --- */
@@ -937,27 +718,27 @@ static void dgram_child(void *arg)
 	if (mode == 3 && chdir("/") < 0)
 		vl_fail("child: chdir /: %s", strerror(errno));
 	if (mode == 1 || mode == 2) {
-		len = addr_of(path_of("client.sock"), &a);
+		len = addr_of(vl_path("client.sock"), &a);
 		if (bind(fd, (struct sockaddr *)&a, len) < 0)
 			vl_fail("child: bind client.sock: %s", strerror(errno));
 	}
-	len = addr_of(path_of("dgram.sock"), &a);
+	len = addr_of(vl_path("dgram.sock"), &a);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, len) < 0) {
 		vl_fail("child: connect to dgram.sock: %s", strerror(errno));
 		return;
 	}
-	move_fd(fd, 31);
-	ids_save(false);
+	vl_move_fd(fd, 31);
+	vl_ids_save(&ids);
 	send_all("child: before the dump", 31, d_before, N(d_before));
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("child: datagram client", 31, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("child: datagram client", 31, O_RDWR, 0, O_NONBLOCK, 0);
 	expect_type("child: datagram client", 31, SOCK_DGRAM);
-	expect_name("child: datagram client, its peer", 31, true, mode >= 3 ? "dgram.sock" : path_of("dgram.sock"));
+	expect_name("child: datagram client, its peer", 31, true, mode >= 3 ? "dgram.sock" : vl_path("dgram.sock"));
 	if (mode == 1 || mode == 2)
-		expect_name("child: datagram client", 31, false, path_of("client.sock"));
+		expect_name("child: datagram client", 31, false, vl_path("client.sock"));
 	if (mode == 2) {
 		recv_all("child: replies queued at the dump", 31, d_replies, N(d_replies));
 	}
@@ -974,8 +755,8 @@ static void recv_from(const char *what, int fd, const struct msgspec *m, const c
 	ssize_t n;
 
 	vl_fill(want, m->len, m->seed);
-	if (wait_fd(fd, POLLIN) <= 0) {
-		vl_fail("%s: no message of %zu bytes within %d ms", what, m->len, TIMEOUT_MS);
+	if (vl_wait_fd(fd, POLLIN) <= 0) {
+		vl_fail("%s: no message of %zu bytes within %d ms", what, m->len, VL_TIMEOUT_MS);
 		goto out;
 	}
 	n = recvfrom(fd, buf, MSG_MAX, MSG_DONTWAIT, (struct sockaddr *)&a, &alen);
@@ -983,7 +764,7 @@ static void recv_from(const char *what, int fd, const struct msgspec *m, const c
 		vl_fail("%s: recvfrom: %s", what, strerror(errno));
 	} else if ((size_t)n != m->len) {
 		vl_fail("%s: a message of %zd bytes, expected %zu", what, n, m->len);
-	} else if (expect_bytes(what, buf, want, m->len) && sender) {
+	} else if (vl_expect_bytes(what, buf, want, m->len) && sender) {
 		size_t k = alen > offsetof(struct sockaddr_un, sun_path) ? alen - offsetof(struct sockaddr_un, sun_path) : 0;
 
 		if (strnlen(a.sun_path, k) != strlen(sender) || strncmp(a.sun_path, sender, k))
@@ -998,8 +779,8 @@ out:
 static void dgram(int mode)
 {
 	static const int fds[] = { 30 };
-	const char *sender = mode == 1 || mode == 2 ? path_of("client.sock") : NULL;
-	const char *name = mode >= 3 ? "dgram.sock" : path_of("dgram.sock");
+	const char *sender = mode == 1 || mode == 2 ? vl_path("client.sock") : NULL;
+	const char *name = mode >= 3 ? "dgram.sock" : vl_path("dgram.sock");
 	struct sockaddr_un a;
 	socklen_t len = addr_of(name, &a);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -1007,20 +788,18 @@ static void dgram(int mode)
 
 	if (mode >= 3 && chdir(vl_dir()) < 0)
 		vl_fail("chdir %s: %s", vl_dir(), strerror(errno));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0) {
-		vl_fail("socket/bind dgram.sock: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 30);
-	ids_save(true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0)
+		vl_die("socket/bind dgram.sock");
+	vl_move_fd(fd, 30);
+	vl_ids_save(&ids);
 	vl_fork("child", dgram_child, (void *)(long)mode);
 	if (mode == 2) {
 		/* Replies to the child's address, once it is bound; the
 		 * child leaves them queued until after the restore. */
 		struct sockaddr_un c;
-		socklen_t clen = addr_of(path_of("client.sock"), &c);
+		socklen_t clen = addr_of(sender, &c);
 
-		for (int i = 0; i < 500 && access(path_of("client.sock"), F_OK); i++)
+		for (int i = 0; i < 500 && access(sender, F_OK); i++)
 			usleep(10000);
 		for (int i = 0; i < N(d_replies); i++) {
 			char *buf = malloc(d_replies[i].len);
@@ -1033,9 +812,9 @@ static void dgram(int mode)
 	}
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
-	expect_flags("root: datagram server", 30, O_RDWR, 0, O_NONBLOCK, 0);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
+	vl_expect_flags("root: datagram server", 30, O_RDWR, 0, O_NONBLOCK, 0);
 	expect_type("root: datagram server", 30, SOCK_DGRAM);
 	expect_name("root: datagram server", 30, false, name);
 	expect_no_peek_off("root: datagram server", 30);
@@ -1062,7 +841,7 @@ static void dgram_empty(bool peeked)
 	char c;
 
 	make_pair(SOCK_DGRAM, 16, 17);
-	ids_save(true);
+	vl_ids_save(&ids);
 	send_all("root: before the dump", 16, q, nq);
 	/* A look at the head of the queue, as a server does to size its
 	 * buffer: it takes nothing. */
@@ -1070,8 +849,8 @@ static void dgram_empty(bool peeked)
 		vl_fail("root: peeking at the empty message at the head: %s", strerror(errno));
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
 	for (int i = 0; i < nq; i++) {
 		char w[64];
 
@@ -1090,7 +869,7 @@ static const struct msgspec pn_ba[] = { { 13, 113 }, { 1300, 114 } };
 static void pair_named_child(void *arg)
 {
 	static const int fds[] = { 31 };
-	const char *a = path_of("a.sock"), *b = path_of("b.sock");
+	const char *a = vl_path("a.sock"), *b = vl_path("b.sock");
 	struct sockaddr_un sa;
 	socklen_t len = addr_of(b, &sa);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -1105,13 +884,13 @@ static void pair_named_child(void *arg)
 		vl_fail("child: connect to a.sock: %s", strerror(errno));
 		return;
 	}
-	move_fd(fd, 31);
+	vl_move_fd(fd, 31);
 	send_all("child: b to a, before the dump", 31, pn_ba, N(pn_ba));
-	ids_save(false);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 1);
 	expect_name("child: b.sock", 31, false, b);
 	expect_name("child: b.sock, its peer", 31, true, a);
 	recv_all("child: a to b, queued at the dump", 31, pn_ab, N(pn_ab));
@@ -1122,17 +901,15 @@ static void pair_named_child(void *arg)
 static void dgram_pair_named(void)
 {
 	static const int fds[] = { 30 };
-	const char *a = path_of("a.sock"), *b = path_of("b.sock");
+	const char *a = vl_path("a.sock"), *b = vl_path("b.sock");
 	struct sockaddr_un sa;
 	socklen_t len = addr_of(a, &sa);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0) {
-		vl_fail("bind a.sock: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 30);
-	ids_save(true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0)
+		vl_die("bind a.sock");
+	vl_move_fd(fd, 30);
+	vl_ids_save(&ids);
 	vl_fork("child", pair_named_child, NULL);
 	for (int i = 0; i < 500 && access(b, F_OK); i++)
 		usleep(10000);
@@ -1142,8 +919,8 @@ static void dgram_pair_named(void)
 	send_all("root: a to b, before the dump", 30, pn_ab, N(pn_ab));
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
 	expect_name("root: a.sock", 30, false, a);
 	expect_name("root: a.sock, its peer", 30, true, b);
 	recv_all("root: b to a, queued at the dump", 30, pn_ba, N(pn_ba));
@@ -1162,24 +939,24 @@ static void peek_off(void)
 
 	make_pair(SOCK_STREAM, 10, 11);
 	vl_fill(want, sizeof(want), 121);
-	write_all("stream, before the dump", 10, want, sizeof(want));
+	vl_write_all("stream, before the dump", 10, want, sizeof(want));
 	if (setsockopt(11, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)) < 0 || recv(11, buf, 300, MSG_PEEK) != 300)
 		vl_fail("SO_PEEK_OFF and a peek of 300 bytes: %s", strerror(errno));
 	if (get_int(11, SO_PEEK_OFF) != 300)
 		vl_fail("SO_PEEK_OFF is %d before the dump, expected 300", get_int(11, SO_PEEK_OFF));
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 2);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
 	if (get_int(11, SO_PEEK_OFF) != 300)
 		vl_fail("SO_PEEK_OFF is %d, expected 300", get_int(11, SO_PEEK_OFF));
 	if (recv(11, buf, 100, MSG_PEEK | MSG_DONTWAIT) != 100)
 		vl_fail("a peek after the restore: %s", strerror(errno));
 	else
-		expect_bytes("a peek after the restore, from the peek offset", buf, want + 300, 100);
-	if (read_exact("the stream, read", 11, buf, sizeof(buf)))
-		expect_bytes("the stream, read", buf, want, sizeof(buf));
+		vl_expect_bytes("a peek after the restore, from the peek offset", buf, want + 300, 100);
+	if (vl_read_exact("the stream, read", 11, buf, sizeof(buf)))
+		vl_expect_bytes("the stream, read", buf, want, sizeof(buf));
 }
 
 /* --- closed-peer --- */
@@ -1202,17 +979,17 @@ static void closed_peer(void)
 	close(11);
 	close(13);
 	close(15);
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 3);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 3);
 	read_stream("stream whose peer closed", 10, st, N(st));
-	expect_eof("stream whose peer closed", 10);
+	vl_expect_eof("stream whose peer closed", 10);
 	recv_all("dgram whose peer closed", 12, dg, N(dg));
 	expect_empty("dgram whose peer closed", 12);
 	recv_all("seqpacket whose peer closed", 14, sq, N(sq));
-	expect_eof("seqpacket whose peer closed", 14);
+	vl_expect_eof("seqpacket whose peer closed", 14);
 }
 
 /* --- dgram-many --- */
@@ -1225,7 +1002,7 @@ static void many_child(void *arg)
 {
 	static const int fds[] = { 31, 32, 33 };
 	struct sockaddr_un a;
-	socklen_t len = addr_of(path_of("many.sock"), &a);
+	socklen_t len = addr_of(vl_path("many.sock"), &a);
 
 	close(30);
 	for (int c = 0; c < MANY_CLIENTS; c++) {
@@ -1235,18 +1012,18 @@ static void many_child(void *arg)
 			vl_fail("child: connect to many.sock: %s", strerror(errno));
 			return;
 		}
-		move_fd(fd, 31 + c);
+		vl_move_fd(fd, 31 + c);
 		for (int k = 0; k < MANY_EACH; k++) {
 			struct msgspec m = { MANY_LEN + c * 10 + k, 200 + c * 10 + k };
 
 			send_msg("child: before the dump", 31 + c, &m);
 		}
 	}
-	ids_save(false);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 3);
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 3);
 }
 
 /* A named datagram socket holding more bytes, from several senders, than
@@ -1255,20 +1032,18 @@ static void dgram_many(void)
 {
 	static const int fds[] = { 30 };
 	struct sockaddr_un a;
-	socklen_t len = addr_of(path_of("many.sock"), &a);
+	socklen_t len = addr_of(vl_path("many.sock"), &a);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0) {
-		vl_fail("socket/bind many.sock: %s", strerror(errno));
-		vl_exit();
-	}
-	move_fd(fd, 30);
-	ids_save(true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0)
+		vl_die("socket/bind many.sock");
+	vl_move_fd(fd, 30);
+	vl_ids_save(&ids);
 	vl_fork("child", many_child, NULL);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 1);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 1);
 	for (int c = 0; c < MANY_CLIENTS; c++)
 		for (int k = 0; k < MANY_EACH; k++) {
 			struct msgspec m = { MANY_LEN + c * 10 + k, 200 + c * 10 + k };
@@ -1312,18 +1087,18 @@ static void big(void)
 		done += n;
 	}
 	send_all("seqpacket, before the dump", 14, sq, N(sq));
-	ids_save(true);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
-	ids_check();
-	expect_fds(fds, 4);
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 4);
 	if (get_int(10, SO_SNDBUF) != sndbuf)
 		vl_fail("stream: SO_SNDBUF %d, expected %d", get_int(10, SO_SNDBUF), sndbuf);
 	{
 		char *got = malloc(BIG_STREAM);
 
-		if (read_exact("stream, 1500000 bytes queued at the dump", 11, got, BIG_STREAM))
-			expect_bytes("stream, 1500000 bytes queued at the dump", got, buf, BIG_STREAM);
+		if (vl_read_exact("stream, 1500000 bytes queued at the dump", 11, got, BIG_STREAM))
+			vl_expect_bytes("stream, 1500000 bytes queued at the dump", got, buf, BIG_STREAM);
 		free(got);
 	}
 	expect_empty("stream", 11);
@@ -1335,7 +1110,6 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 
-	close_inherited();
 	vl_init(argc, argv);
 	listen_mode = mode;
 	if (!strcmp(mode, "pairs"))

@@ -65,14 +65,8 @@ static const struct {
 
 static char *mix, *named, *win, *gd;
 static bool have_names;
-static char win_path[4200];
+static char *win_path;
 static int mem_fd = -1;
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static int win_kind(int j) { return j % 3; } /* 0 shared r, 1 private r, 2 private rw + COW */
 static unsigned long win_pgoff(int j) { return (unsigned long)j * WIN_STRIDE % WIN_PAGES; }
@@ -83,24 +77,14 @@ static void build(void)
 	int fd;
 
 	/* 600 pages between two guards, filled, then given their protection */
-	p = mmap(NULL, (MIX_PAGES + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die("mmap mix");
-	mix = p + PG;
-	if (mprotect(mix, MIX_PAGES * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect mix");
+	mix = vl_map_guarded(MIX_PAGES, PROT_READ | PROT_WRITE, "mix");
 	vl_fill(mix, MIX_PAGES * PG, SEED(0, R_MIX));
 	for (int i = 0; i < MIX_PAGES; i++)
 		if (mprotect(mix + i * PG, PG, cycle[i % 4].prot) < 0)
-			die("mprotect mix page");
+			vl_die("mprotect mix page");
 
 	/* named anonymous pages */
-	p = mmap(NULL, (NAMED_PAGES + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die("mmap named");
-	named = p + PG;
-	if (mprotect(named, NAMED_PAGES * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect named");
+	named = vl_map_guarded(NAMED_PAGES, PROT_READ | PROT_WRITE, "named");
 	vl_fill(named, NAMED_PAGES * PG, SEED(0, R_NAMED));
 	have_names = true;
 	for (int i = 0; i < NAMED_PAGES && have_names; i++)
@@ -111,26 +95,23 @@ static void build(void)
 		}
 
 	/* windows on a file */
-	snprintf(win_path, sizeof(win_path), "%s", vl_path("windows.dat"));
+	win_path = vl_path("windows.dat");
 	buf = malloc(WIN_PAGES * PG);
 	fd = open(win_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (!buf || fd < 0)
-		die("windows.dat");
+		vl_die("windows.dat");
 	vl_fill(buf, WIN_PAGES * PG, SEED(0, R_WIN));
 	if (pwrite(fd, buf, WIN_PAGES * PG, 0) != (ssize_t)(WIN_PAGES * PG))
-		die("write windows.dat");
+		vl_die("write windows.dat");
 	free(buf);
-	p = mmap(NULL, (WIN_PAGES + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die("mmap windows");
-	win = p + PG;
+	win = vl_map_guarded(WIN_PAGES, PROT_NONE, "windows");
 	for (int j = 0; j < WIN_PAGES; j++) {
 		int k = win_kind(j);
 		char *w = mmap(win + j * PG, PG, k == 2 ? PROT_READ | PROT_WRITE : PROT_READ,
 			       (k == 0 ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, win_pgoff(j) * PG);
 
 		if (w == MAP_FAILED)
-			die("mmap window");
+			vl_die("mmap window");
 		if (k == 2)
 			vl_fill(w, PG, SEED(0, R_WIN_COW) + j * PG);
 	}
@@ -140,11 +121,11 @@ static void build(void)
 	 * a stack guard gap away from it */
 	p = mmap(NULL, GD_HOLE_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || munmap(p, GD_HOLE_PAGES * PG) < 0)
-		die("mmap growsdown hole");
+		vl_die("mmap growsdown hole");
 	gd = mmap(p + (GD_HOLE_PAGES - GD_PAGES) * PG, GD_PAGES * PG, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE, -1, 0);
 	if (gd == MAP_FAILED)
-		die("mmap growsdown");
+		vl_die("mmap growsdown");
 	vl_fill(gd, GD_PAGES * PG, SEED(0, R_GD));
 }
 

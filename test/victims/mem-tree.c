@@ -119,36 +119,19 @@ static const char *const roles[NR_TASKS] = { "root", "child-1", "child-2", "gchi
 
 /* Inherited by every task. */
 static char *shanon, *memfd_map, *memfd_win, *file_map, *file_win, *unl_map, *priv_map, *inh_map;
-static char file_path[4200], priv_path[4200], unl_path[4200];
+static char *file_path, *priv_path, *unl_path;
 
 /* This task's own. */
 static char *res, *area_a, *area_b, *area_c, *heap_buf;
 #define RES_PAGES (1 + A_PAGES + 1 + B_PAGES + 1 + C_PAGES + 1)
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static char *map(size_t len, int prot, int flags, int fd, off_t off, const char *what)
 {
 	char *p = mmap(NULL, len, prot, flags, fd, off);
 
 	if (p == MAP_FAILED)
-		die(what);
+		vl_die(what);
 	return p;
-}
-
-/* Reserve len pages with a PROT_NONE page on each side, so the middle
- * never merges with a neighbour; returns the middle, made prot. */
-static char *map_guarded(size_t pages, int prot, const char *what)
-{
-	char *p = map((pages + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, what);
-
-	if (mprotect(p + PG, pages * PG, prot) < 0)
-		die(what);
-	return p + PG;
 }
 
 static int make_file(const char *path, size_t pages, uint64_t seed, size_t from)
@@ -157,12 +140,12 @@ static int make_file(const char *path, size_t pages, uint64_t seed, size_t from)
 	char *buf = malloc(pages * PG);
 
 	if (fd < 0 || !buf)
-		die(path);
+		vl_die(path);
 	memset(buf, 0, pages * PG);
 	if (seed)
 		vl_fill(buf + from * PG, (pages - from) * PG, seed + from * PG);
 	if (pwrite(fd, buf, pages * PG, 0) != (ssize_t)(pages * PG))
-		die(path);
+		vl_die(path);
 	free(buf);
 	return fd;
 }
@@ -180,46 +163,46 @@ static void build_shared(void)
 		(SHANON_PAGES - SHANON_HOLE - SHANON_HOLE_PAGES) * PG,
 		SEED(SHARED, R_SHANON) + (SHANON_HOLE + SHANON_HOLE_PAGES) * PG);
 	if (mprotect(shanon + SHANON_RO * PG, (SHANON_PAGES - SHANON_RO) * PG, PROT_READ) < 0)
-		die("mprotect shared anon");
+		vl_die("mprotect shared anon");
 
 	/* memfd */
 	fd = memfd_create(MEMFD_NAME, MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, MEMFD_PAGES * PG) < 0)
-		die("memfd");
+		vl_die("memfd");
 	memfd_map = map(MEMFD_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, "memfd");
 	vl_fill(memfd_map + PG, (MEMFD_DATA - 1) * PG, SEED(SHARED, R_MEMFD) + PG);
 	memfd_win = map(MEMFD_WIN_PAGES * PG, PROT_READ, MAP_SHARED, fd, MEMFD_WIN * PG, "memfd window");
 	close(fd);
 
 	/* shared.dat */
-	snprintf(file_path, sizeof(file_path), "%s", vl_path("shared.dat"));
+	file_path = vl_path("shared.dat");
 	fd = make_file(file_path, FILE_PAGES, SEED(SHARED, R_FILE), 1);
 	file_map = map(FILE_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, "shared.dat");
 	file_win = map(FILE_WIN_PAGES * PG, PROT_READ, MAP_SHARED, fd, FILE_WIN * PG, "shared.dat window");
 	close(fd);
 
 	/* private.dat: the root's dirty pages are inherited copy-on-write */
-	snprintf(priv_path, sizeof(priv_path), "%s", vl_path("private.dat"));
+	priv_path = vl_path("private.dat");
 	fd = make_file(priv_path, PRIV_PAGES, SEED(SHARED, R_PRIV), 0);
 	priv_map = map(PRIV_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0, "private.dat");
 	close(fd);
 	vl_fill(priv_map, 2 * PG, SEED(0, R_PRIV_ROOT));
 
 	/* unlinked.dat: filled through the mapping, then unlinked */
-	snprintf(unl_path, sizeof(unl_path), "%s", vl_path("unlinked.dat"));
+	unl_path = vl_path("unlinked.dat");
 	fd = open(unl_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || ftruncate(fd, UNL_PAGES * PG) < 0)
-		die(unl_path);
+		vl_die(unl_path);
 	unl_map = map(UNL_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, "unlinked.dat");
 	close(fd);
 	vl_fill(unl_map + PG, (UNL_HOLE - 1) * PG, SEED(SHARED, R_UNL) + PG);
 	vl_fill(unl_map + (UNL_HOLE + UNL_HOLE_PAGES) * PG, (UNL_PAGES - UNL_HOLE - UNL_HOLE_PAGES) * PG,
 		SEED(SHARED, R_UNL) + (UNL_HOLE + UNL_HOLE_PAGES) * PG);
 	if (unlink(unl_path) < 0)
-		die("unlink unlinked.dat");
+		vl_die("unlink unlinked.dat");
 
 	/* private anonymous memory the children inherit */
-	inh_map = map_guarded(INH_PAGES, PROT_READ | PROT_WRITE, "inherited anon");
+	inh_map = vl_map_guarded(INH_PAGES, PROT_READ | PROT_WRITE, "inherited anon");
 	vl_fill(inh_map, INH_PAGES * PG, SEED(0, R_INH));
 }
 
@@ -235,17 +218,17 @@ static void build_private(int idx)
 	if (mprotect(area_a, A_PAGES * PG, PROT_READ | PROT_WRITE) < 0 ||
 	    mprotect(area_b, B_PAGES * PG, PROT_READ | PROT_WRITE) < 0 ||
 	    mprotect(area_c, C_PAGES * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect private anon");
+		vl_die("mprotect private anon");
 	vl_fill(area_a, A_FILLED * PG, SEED(idx, R_A));
 	vl_fill(area_b, B_PAGES * PG, SEED(idx, R_B));
 	vl_fill(area_c, C_PAGES * PG, SEED(idx, R_C));
 	if (mprotect(area_b, B_PAGES * PG, PROT_READ) < 0 ||
 	    mprotect(area_c + C_RO * PG, C_RO_PAGES * PG, PROT_READ) < 0)
-		die("mprotect private anon");
+		vl_die("mprotect private anon");
 
 	heap_buf = malloc(HEAP_BYTES);
 	if (!heap_buf)
-		die("malloc");
+		vl_die("malloc");
 	vl_fill(heap_buf, HEAP_BYTES, SEED(idx, R_HEAP));
 
 	/* Copy-on-write: one page of each private mapping becomes this
@@ -360,14 +343,19 @@ static bool read_idents(uint64_t id[NR_OBJ][2])
 {
 	const void *addr[NR_OBJ] = { shanon, shanon + SHANON_RO * PG, memfd_map, memfd_win,
 				     file_map, file_win, unl_map, priv_map };
+	struct stat st;
 	bool ok = true;
 
-	for (int o = 0; o < NR_OBJ; o++)
-		if (vl_map_ident(addr[o], &id[o][0], &id[o][1]) < 0) {
-			vl_fail("%s: no map_files identity at %p", obj_name[o], addr[o]);
-			id[o][0] = id[o][1] = 0;
-			ok = false;
+	for (int o = 0; o < NR_OBJ; o++) {
+		if (vl_map_stat(addr[o], &st)) {
+			id[o][0] = st.st_dev;
+			id[o][1] = st.st_ino;
+			continue;
 		}
+		vl_fail("%s: no map_files identity at %p", obj_name[o], addr[o]);
+		id[o][0] = id[o][1] = 0;
+		ok = false;
+	}
 	return ok;
 }
 

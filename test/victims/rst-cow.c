@@ -11,7 +11,7 @@
  * After vl_wait() each task checks that its 8 pages hold its seed and every
  * other page still holds S: the writes of the others before the dump are
  * not seen. Then each writes its seed into page 40 (until now shared by
- * all), meets the others through files (rst-victim.h), and checks that
+ * all), meets the others through files (vl_gather), and checks that
  * page 40 still holds its own seed and page 41 still S: a write after the
  * restore in one task is not seen by the others.
  */
@@ -26,16 +26,16 @@
 #define SEED_S 0xc0c0c0c0ULL
 
 static char *mem;
-static struct rv_ids ids;
+static struct vl_ids ids;
 
 static uint64_t seed_of(int idx) { return 0xa11ce000ULL + 0x10000ULL * idx; }
 
 static void check(int idx)
 {
 	char text[64], what[96];
-	struct rv_entry all[NR_TASKS];
+	struct vl_entry all[NR_TASKS];
 
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	for (int t = 0; t < NR_TASKS; t++) {
 		uint64_t want = t == idx ? seed_of(t) : SEED_S;
 
@@ -48,12 +48,12 @@ static void check(int idx)
 	/* A write after the restore stays in its task. */
 	vl_fill(mem + 40 * PG, PG, seed_of(idx) + 40 * PG);
 	snprintf(text, sizeof(text), "%d", idx);
-	rv_gather("cow-written", text, NR_TASKS, all);
+	vl_gather("cow-written", text, NR_TASKS, all);
 	vl_expect_fill("page 40, written by every task after the restore", mem + 40 * PG, PG,
 		       seed_of(idx) + 40 * PG);
 	vl_expect_fill("page 41 (never written)", mem + 41 * PG, PG, SEED_S + 41 * PG);
 	/* The others check too before anybody exits. */
-	rv_gather("cow-checked", text, NR_TASKS, all);
+	vl_gather("cow-checked", text, NR_TASKS, all);
 }
 
 static void task(void *arg)
@@ -63,7 +63,7 @@ static void task(void *arg)
 	if (idx == 1)
 		vl_fork("gchild", task, (void *)(intptr_t)3);
 	vl_fill(mem + OWN * idx * PG, OWN * PG, seed_of(idx) + OWN * idx * PG);
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	check(idx);
@@ -73,15 +73,13 @@ int main(int argc, char **argv)
 {
 	vl_init(argc, argv);
 	mem = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		vl_fail("mmap: %m");
-		vl_exit();
-	}
+	if (mem == MAP_FAILED)
+		vl_die("mmap");
 	vl_fill(mem, PAGES * PG, SEED_S);
 	vl_fork("child-1", task, (void *)(intptr_t)1);
 	vl_fork("child-2", task, (void *)(intptr_t)2);
 	vl_fill(mem, OWN * PG, seed_of(0));
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	check(0);

@@ -26,7 +26,7 @@
 static int idx, cycles;
 static char *priv;
 static volatile uint64_t *counters;
-static struct rv_ids ids;
+static struct vl_ids ids;
 static char maps_before[1 << 18], maps_after[1 << 18];
 
 static uint64_t seed(int round) { return 0xc7c1e000000ULL + idx * 0x1000000ULL + round * 0x10000ULL; }
@@ -41,19 +41,19 @@ static void run(void)
 {
 	struct rv_inomap inomap = { 0 };
 	char name[64], what[64];
-	struct rv_entry all[NR_TASKS];
+	struct vl_entry all[NR_TASKS];
 
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	round_(0);
 	rv_touch_stack();
-	rv_read("/proc/self/maps", maps_before, sizeof(maps_before));
+	vl_read_into("/proc/self/maps", maps_before, sizeof(maps_before));
 	vl_ready();
 	for (int c = 1; c <= cycles; c++) {
 		vl_wait();
-		rv_read("/proc/self/maps", maps_after, sizeof(maps_after));
+		vl_read_into("/proc/self/maps", maps_after, sizeof(maps_after));
 		snprintf(what, sizeof(what), "maps after restore %d", c);
 		rv_maps_compare(what, maps_before, maps_after, &inomap);
-		rv_ids_check(&ids, idx != 0, false);
+		vl_ids_check(&ids, idx != 0, false);
 		snprintf(what, sizeof(what), "private memory after restore %d", c);
 		vl_expect_fill(what, priv, PAGES * PG, seed(c - 1));
 		for (int t = 0; t < NR_TASKS; t++)
@@ -62,13 +62,13 @@ static void run(void)
 					(unsigned long)counters[t], c - 1);
 		/* Nobody starts the next round before all checked this one. */
 		snprintf(name, sizeof(name), "checked-%d", c);
-		rv_gather(name, "", NR_TASKS, all);
+		vl_gather(name, "", NR_TASKS, all);
 		if (c == cycles)
 			break;
 		round_(c);
 		snprintf(name, sizeof(name), "cycle-%d-%d", c, getpid());
-		rv_write_file(name, vl_failed() ? "FAIL" : "ok");
-		rv_read("/proc/self/maps", maps_before, sizeof(maps_before));
+		vl_write_file(vl_dir(), name, vl_failed() ? "FAIL" : "ok");
+		vl_read_into("/proc/self/maps", maps_before, sizeof(maps_before));
 	}
 }
 
@@ -86,10 +86,8 @@ int main(int argc, char **argv)
 	cycles = argc > 1 ? atoi(argv[1]) : 3;
 	priv = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	counters = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (priv == MAP_FAILED || (void *)counters == MAP_FAILED) {
-		vl_fail("mmap: %m");
-		vl_exit();
-	}
+	if (priv == MAP_FAILED || (void *)counters == MAP_FAILED)
+		vl_die("mmap");
 	vl_fork("child", task, (void *)(intptr_t)1);
 	idx = 0;
 	run();

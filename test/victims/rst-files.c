@@ -31,6 +31,7 @@
  * had (0, 1 and 2): whatever the restore used to map the object is closed.
  * The root writes page slot 0 of page 0, the child slot 1 (shared modes).
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -51,17 +52,11 @@
 enum mode { SHARED, PRIVATE, MEMFD, UNLINKED };
 
 static enum mode mode;
-static char path[4200];
+static char *path;
 static char *m, *win;
 static size_t m_pages;
-static struct rv_ids ids;
+static struct vl_ids ids;
 static char fds_before[4096], link_before[2][4200];
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static uint64_t tok(int idx, int round) { return 0x5107000000ULL + round * 0x100 + idx; }
 
@@ -100,20 +95,20 @@ static void make_file(const char *name, bool hole)
 	char *buf = malloc(PAGES * PG);
 	int fd;
 
-	snprintf(path, sizeof(path), "%s", vl_path(name));
+	path = vl_path(name);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || !buf)
-		die(path);
+		vl_die(path);
 	vl_fill(buf, PAGES * PG, SEED_FILE);
 	for (int i = 0; i < PAGES; i++)
 		if (!(hole && i == HOLE_PAGE) && pwrite(fd, buf + i * PG, PG, i * PG) != (ssize_t)PG)
-			die("write the file");
+			vl_die("write the file");
 	if (ftruncate(fd, PAGES * PG) < 0)
-		die("ftruncate");
+		vl_die("ftruncate");
 	m_pages = PAGES;
 	m = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, mode == PRIVATE ? MAP_PRIVATE : MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		die("mmap the file");
+		vl_die("mmap the file");
 	close(fd);
 	free(buf);
 }
@@ -136,19 +131,19 @@ static void build_root(void)
 	case MEMFD:
 		fd = memfd_create("crl-rst-memfd", MFD_CLOEXEC);
 		if (fd < 0 || ftruncate(fd, MEMFD_PAGES * PG) < 0)
-			die("memfd");
+			vl_die("memfd");
 		m_pages = MEMFD_PAGES;
 		m = mmap(NULL, MEMFD_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		win = mmap(NULL, MEMFD_WIN_PAGES * PG, PROT_READ, MAP_SHARED, fd, MEMFD_WIN * PG);
 		if (m == MAP_FAILED || win == MAP_FAILED)
-			die("mmap the memfd");
+			vl_die("mmap the memfd");
 		close(fd);
 		vl_fill(m + PG, (MEMFD_PAGES - 1) * PG, SEED_FILE + PG);
 		break;
 	case UNLINKED:
 		make_file("unlinked.dat", true);
 		if (unlink(path) < 0)
-			die("unlink");
+			vl_die("unlink");
 		break;
 	}
 	if (mode != PRIVATE)
@@ -159,8 +154,8 @@ static void record(int idx)
 {
 	static char maps[1 << 18];
 
-	rv_ids_save(&ids);
-	rv_read("/proc/self/maps", maps, sizeof(maps));
+	vl_ids_save(&ids);
+	vl_read_into("/proc/self/maps", maps, sizeof(maps));
 	maps_name(maps, m, link_before[0], sizeof(link_before[0]));
 	if (win)
 		maps_name(maps, win, link_before[1], sizeof(link_before[1]));
@@ -227,19 +222,19 @@ static void check_file(const char *what, const uint64_t *want, int first)
 static void check(int idx)
 {
 	static char maps[1 << 18];
-	struct rv_entry all[2];
+	struct vl_entry all[2];
 	char text[256], fds[4096], name[4200];
 	struct stat sm, sw, sp;
 	volatile uint64_t *slot = (uint64_t *)m;
 	uint64_t want[PAGES];
 
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	fd_list(fds, sizeof(fds));
 	if (strcmp(fds, fds_before))
 		vl_fail("descriptors are '%s', were '%s' before the dump", fds, fds_before);
 
 	/* The VMAs: where, what, and which object. */
-	rv_read("/proc/self/maps", maps, sizeof(maps));
+	vl_read_into("/proc/self/maps", maps, sizeof(maps));
 	maps_name(maps, m, name, sizeof(name));
 	if (strcmp(name, link_before[0]))
 		vl_fail("the maps name of the mapping is '%s', was '%s'", name, link_before[0]);
@@ -251,11 +246,11 @@ static void check(int idx)
 		vl_expect_vma(maps, "the window", win, (mode == MEMFD ? MEMFD_WIN_PAGES : WIN_PAGES) * PG, "r--s",
 			      (mode == MEMFD ? MEMFD_WIN : WIN_PAGE) * PG, NULL);
 	}
-	if (!rv_map_stat(m, &sm)) {
+	if (!vl_map_stat(m, &sm)) {
 		vl_fail("cannot stat the map_files link of the mapping: %m");
 		return;
 	}
-	if (win && (!rv_map_stat(win, &sw) || sw.st_dev != sm.st_dev || sw.st_ino != sm.st_ino))
+	if (win && (!vl_map_stat(win, &sw) || sw.st_dev != sm.st_dev || sw.st_ino != sm.st_ino))
 		vl_fail("the window is not the object of the mapping (%lu vs %lu)", (unsigned long)sw.st_ino,
 			(unsigned long)sm.st_ino);
 	if (mode == SHARED || mode == PRIVATE) {
@@ -281,7 +276,7 @@ static void check(int idx)
 		for (int i = 0; i < PAGES; i++)
 			want[i] = SEED_FILE;
 		check_file("before any write", want, 0);
-		rv_gather("private-checked", "", 2, all);
+		vl_gather("private-checked", "", 2, all);
 		/* A clean page is the file's page: a change to the file shows. */
 		if (idx == 0) {
 			int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -297,19 +292,19 @@ static void check(int idx)
 				close(fd);
 			}
 		}
-		rv_gather("private-file-written", "", 2, all);
+		vl_gather("private-file-written", "", 2, all);
 		vl_expect_fill("clean page 10 after pwrite() to the file (is it still the file's page?)",
 			       m + 10 * PG, PG, SEED_AFTER + 10 * PG);
 		vl_expect_fill("dirty page 1 after pwrite() to page 10 of the file", m + PG, PG,
 			       SEED_ROOT + PG);
 		/* The other task must read before this one exits. */
-		rv_gather("private-done", "", 2, all);
+		vl_gather("private-done", "", 2, all);
 		return;
 	}
 
 	/* Shared: one object in both tasks, writes go both ways (once both
 	 * checked what was there). */
-	rv_gather("shared-checked", "", 2, all);
+	vl_gather("shared-checked", "", 2, all);
 	snprintf(text, sizeof(text), "%lu %lu", (unsigned long)sm.st_dev, (unsigned long)sm.st_ino);
 	slot[2 + idx] = tok(idx, 1);
 	if (idx == 0)
@@ -320,7 +315,7 @@ static void check(int idx)
 		vl_fill(m + 9 * PG, PG, SEED_AFTER + 9 * PG); /* the child's window shows it */
 	if (mode == MEMFD && idx == 1)
 		vl_fill(m + (MEMFD_WIN + 1) * PG, PG, SEED_AFTER); /* both windows show it */
-	if (rv_gather("shared-written", text, 2, all) < 2)
+	if (vl_gather("shared-written", text, 2, all) < 2)
 		return;
 	if (strcmp(all[0].text, all[1].text))
 		vl_fail("the tasks map different objects: %d has '%s', %d has '%s'", all[0].pid, all[0].text,
@@ -356,7 +351,7 @@ static void check(int idx)
 				close(fd);
 		}
 	}
-	rv_gather("shared-done", "", 2, all);
+	vl_gather("shared-done", "", 2, all);
 }
 
 static void child(void *arg)
@@ -365,10 +360,10 @@ static void child(void *arg)
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
-			die(path);
+			vl_die(path);
 		win = mmap(NULL, WIN_PAGES * PG, PROT_READ, MAP_SHARED, fd, WIN_PAGE * PG);
 		if (win == MAP_FAILED)
-			die("mmap the window");
+			vl_die("mmap the window");
 		close(fd);
 		vl_fill(m + 3 * PG, PG, SEED_CHILD + 3 * PG);
 	}

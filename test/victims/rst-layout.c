@@ -61,38 +61,32 @@ static const struct {
 
 static char *mix, *gd, *shanon, *guarded[NR_GUARDED];
 static int idx;
-static struct rv_ids ids;
+static struct vl_ids ids;
 static bool mix_gone[MIX_PAGES];
 static char maps_before[1 << 20], maps_after[1 << 20];
 static char smaps_before[4 << 20], smaps_after[4 << 20];
 static struct rv_inomap inomap;
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static void *map(void *at, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p = mmap(at, len, prot, flags | (at ? MAP_FIXED : 0), fd, off);
 
 	if (p == MAP_FAILED)
-		die("mmap");
+		vl_die("mmap");
 	return p;
 }
 
 /* A PROT_NONE reservation of pages + 2 guards; returns the first inner page. */
 static char *reserve(size_t pages)
 {
-	return (char *)map(NULL, (pages + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) + PG;
+	return vl_map_guarded(pages, PROT_NONE, "reserve");
 }
 
 static void build_mix(void)
 {
 	mix = reserve(MIX_PAGES);
 	if (mprotect(mix, MIX_PAGES * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect mix");
+		vl_die("mprotect mix");
 	vl_fill(mix, MIX_PAGES * PG, SEED_MIX);
 	for (int p = 0, g = 0; p < MIX_PAGES; g++) {
 		int n = g % 2 + 1;
@@ -100,7 +94,7 @@ static void build_mix(void)
 		if (p + n > MIX_PAGES)
 			n = MIX_PAGES - p;
 		if (mprotect(mix + p * PG, n * PG, cycle[g % 6].prot) < 0)
-			die("mprotect mix group");
+			vl_die("mprotect mix group");
 		p += n;
 	}
 }
@@ -111,7 +105,7 @@ static void build_anon(void)
 		char *r = guarded[i] = reserve(4);
 
 		if (mprotect(r, 4 * PG, PROT_READ | PROT_WRITE) < 0)
-			die("mprotect guarded");
+			vl_die("mprotect guarded");
 		vl_fill(r, 4 * PG, 0x6a00 + i);
 	}
 	for (int i = 0; i < NR_TWINS; i++) {
@@ -122,22 +116,21 @@ static void build_anon(void)
 		b = map(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		b[0] = 2;
 		if (mremap(b, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, res + PG) == MAP_FAILED)
-			die("mremap twin");
+			vl_die("mremap twin");
 	}
 }
 
 static void build_files(void)
 {
 	static char buf[FILE_PAGES * PG];
-	char path[4200];
-	char *r;
+	char *path, *r;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s", vl_path("layout.dat"));
+	path = vl_path("layout.dat");
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	vl_fill(buf, sizeof(buf), 0xf11e);
 	if (fd < 0 || pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
-		die("layout.dat");
+		vl_die("layout.dat");
 	/* Windows two pages apart, a guard between each. */
 	r = reserve(NR_WINDOWS * 3);
 	for (int i = 0; i < NR_WINDOWS; i++) {
@@ -156,29 +149,31 @@ static void build_files(void)
 			map(w, pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	}
 	close(fd);
+	free(path);
 
 	/* Shared anonymous memory, three VMAs of one object. */
 	shanon = map(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	vl_fill(shanon, 16 * PG, 0x5a);
 	if (mprotect(shanon + 6 * PG, 4 * PG, PROT_READ) < 0)
-		die("mprotect shanon");
+		vl_die("mprotect shanon");
 
 	/* A memfd, twice. */
 	fd = memfd_create("crl-layout", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, 8 * PG) < 0)
-		die("memfd");
+		vl_die("memfd");
 	vl_fill(map(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), 8 * PG, 0x3fd);
 	map(NULL, 4 * PG, PROT_READ, MAP_SHARED, fd, 4 * PG);
 	close(fd);
 
 	/* An unlinked file. */
-	snprintf(path, sizeof(path), "%s", vl_path("layout-unlinked.dat"));
+	path = vl_path("layout-unlinked.dat");
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || pwrite(fd, buf, 4 * PG, 0) != (ssize_t)(4 * PG))
-		die("layout-unlinked.dat");
+		vl_die("layout-unlinked.dat");
 	map(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	unlink(path);
+	free(path);
 }
 
 static void build_misc(void)
@@ -189,7 +184,7 @@ static void build_misc(void)
 	char *low;
 
 	if (mprotect(r, NR_NAMED * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect named");
+		vl_die("mprotect named");
 	for (int i = 0; i < NR_NAMED; i++) {
 		r[i * PG] = 1;
 		if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)(r + i * PG), PG,
@@ -200,7 +195,7 @@ static void build_misc(void)
 		char *a = reserve(4);
 
 		if (mprotect(a, 4 * PG, PROT_READ | PROT_WRITE) < 0 || madvise(a, 4 * PG, advice[i]) < 0)
-			die("madvise");
+			vl_die("madvise");
 		a[0] = 1;
 	}
 
@@ -210,15 +205,15 @@ static void build_misc(void)
 		char *l = reserve(4), *f = reserve(4), *n, *k = reserve(4);
 
 		if (mprotect(l, 4 * PG, PROT_READ | PROT_WRITE) < 0 || mlock(l, 4 * PG) < 0)
-			die("mlock");
+			vl_die("mlock");
 		l[0] = 1;
 		if (mprotect(f, 4 * PG, PROT_READ | PROT_WRITE) < 0 || mlock2(f, 4 * PG, MLOCK_ONFAULT) < 0)
-			die("mlock2");
+			vl_die("mlock2");
 		f[0] = 1;
 		n = map(reserve(4), 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		n[0] = 1;
 		if (mprotect(k, 4 * PG, PROT_READ | PROT_WRITE) < 0)
-			die("mprotect mergeable");
+			vl_die("mprotect mergeable");
 		if (madvise(k, 4 * PG, MADV_MERGEABLE) < 0)
 			vl_log("MADV_MERGEABLE: %m: no KSM here");
 		k[0] = 1;
@@ -227,7 +222,7 @@ static void build_misc(void)
 	/* Growsdown, with room below it to grow. */
 	low = map(NULL, GD_ROOM + GD_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (munmap(low, GD_ROOM) < 0)
-		die("munmap below growsdown");
+		vl_die("munmap below growsdown");
 	gd = map(low + GD_ROOM, GD_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN,
 		 -1, 0);
 	vl_fill(gd, GD_PAGES * PG, 0x9d);
@@ -242,10 +237,10 @@ static void build_misc(void)
 		((char *)map(r + PG, 4 * PG, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0))[0] = 2;
 		if (munmap(r + 5 * PG, PG) < 0)
-			die("munmap gap");
+			vl_die("munmap gap");
 		map(r + 6 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (munmap(r + 7 * PG, PG) < 0)
-			die("munmap gap 2");
+			vl_die("munmap gap 2");
 		((char *)map(r + 8 * PG, 4 * PG, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0))[PG] = 3;
 	}
@@ -258,20 +253,20 @@ static void change_child(void)
 		int p = 5 + i * 19;
 
 		if (mprotect(mix + p * PG, PG, i % 2 ? PROT_READ : PROT_NONE) < 0)
-			die("child mprotect");
+			vl_die("child mprotect");
 	}
 	for (int i = 0; i < 20; i++) {
 		int p = 13 + i * 29;
 
 		if (munmap(mix + p * PG, PG) < 0)
-			die("child munmap");
+			vl_die("child munmap");
 		mix_gone[p] = true;
 	}
 	for (int i = 0; i < 10; i++) {
 		char *r = reserve(2);
 
 		if (mprotect(r, 2 * PG, PROT_READ | PROT_WRITE) < 0)
-			die("child mprotect own");
+			vl_die("child mprotect own");
 		vl_fill(r, 2 * PG, 0xc0 + i);
 	}
 	/* Its own copies of inherited pages, with the same bytes. */
@@ -281,7 +276,7 @@ static void change_child(void)
 
 static void snapshot(char *maps, size_t mlen, char *smaps, size_t slen)
 {
-	if (rv_read("/proc/self/maps", maps, mlen) < 0 || rv_read("/proc/self/smaps", smaps, slen) < 0)
+	if (vl_read_into("/proc/self/maps", maps, mlen) < 0 || vl_read_into("/proc/self/smaps", smaps, slen) < 0)
 		vl_fail("cannot read /proc/self/maps or smaps (too big?)");
 }
 
@@ -313,14 +308,14 @@ static void check_mix(void)
 
 static void check(void)
 {
-	struct rv_entry all[2];
+	struct vl_entry all[2];
 	char text[256];
 	size_t n = 0;
 
 	snapshot(maps_after, sizeof(maps_after), smaps_after, sizeof(smaps_after));
 	rv_maps_compare("/proc/self/maps", maps_before, maps_after, &inomap);
 	rv_vmflags_compare("VmFlags of /proc/self/smaps", smaps_before, smaps_after);
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	check_mix();
 	vl_expect_fill("shared anon", shanon, 16 * PG, 0x5a);
 	for (int i = 0; i < NR_GUARDED; i++)
@@ -336,7 +331,7 @@ static void check(void)
 	/* Both tasks saw each shared object become the same new one. */
 	for (int i = 0; i < inomap.n && n < sizeof(text) - 48; i++)
 		n += snprintf(text + n, sizeof(text) - n, "%lu>%lu ", inomap.old_ino[i], inomap.new_ino[i]);
-	if (rv_gather("layout-shm", text, 2, all) == 2) {
+	if (vl_gather("layout-shm", text, 2, all) == 2) {
 		for (int t = 0; t < 2; t++) {
 			const char *p = all[t].text;
 			unsigned long o, nw;
@@ -356,7 +351,7 @@ static void child(void *arg)
 {
 	idx = 1;
 	change_child();
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	rv_touch_stack();
 	snapshot(maps_before, sizeof(maps_before), smaps_before, sizeof(smaps_before));
 	vl_ready();
@@ -372,7 +367,7 @@ int main(int argc, char **argv)
 	build_files();
 	build_misc();
 	vl_fork("child", child, NULL);
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	rv_touch_stack();
 	snapshot(maps_before, sizeof(maps_before), smaps_before, sizeof(smaps_before));
 	{

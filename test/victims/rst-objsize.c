@@ -31,13 +31,7 @@
 
 static char *m_map, *u_map, *s_map, *n_map;
 static int idx;
-static struct rv_ids ids;
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
+static struct vl_ids ids;
 
 static uint64_t seed(char obj) { return 0x0b7000000ULL + (uint64_t)obj * 0x100000ULL; }
 
@@ -49,10 +43,10 @@ static char *fd_object(int fd, int at)
 
 	vl_fill(buf, sizeof(buf), seed(at));
 	if (ftruncate(fd, sizeof(buf)) < 0 || pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
-		die("fill");
+		vl_die("fill");
 	p = mmap(NULL, MAPPED * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED || dup2(fd, at) != at)
-		die("mmap or dup2");
+		vl_die("mmap or dup2");
 	close(fd);
 	return p;
 }
@@ -64,10 +58,10 @@ static char *shrunk(int fd, char obj)
 		       fd, 0);
 
 	if (p == MAP_FAILED)
-		die("mmap");
+		vl_die("mmap");
 	vl_fill(p, SMALL * PG, seed(obj));
 	if (munmap(p + MAPPED * PG, (SMALL - MAPPED) * PG) < 0)
-		die("munmap");
+		vl_die("munmap");
 	if (fd >= 0)
 		close(fd);
 	return p;
@@ -75,27 +69,28 @@ static char *shrunk(int fd, char obj)
 
 static void build(void)
 {
-	char path[4200];
+	char *path;
 	int fd;
 
 	fd = memfd_create("crl-objsize", MFD_CLOEXEC);
 	if (fd < 0)
-		die("memfd_create");
+		vl_die("memfd_create");
 	m_map = fd_object(fd, 10);
-	snprintf(path, sizeof(path), "%s", vl_path("objsize-unlinked.dat"));
+	path = vl_path("objsize-unlinked.dat");
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
-		die(path);
+		vl_die(path);
 	u_map = fd_object(fd, 11);
 	unlink(path);
+	free(path);
 	s_map = shrunk(-1, 'S');
 	fd = memfd_create("crl-objsize-n", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, SMALL * PG) < 0)
-		die("memfd N");
+		vl_die("memfd N");
 	n_map = shrunk(fd, 'N');
 }
 
-static void check_fd_object(const char *what, char *map, int fd, struct rv_entry *all)
+static void check_fd_object(const char *what, char *map, int fd, struct vl_entry *all)
 {
 	static char page[PG];
 	struct stat sf, sm;
@@ -105,7 +100,7 @@ static void check_fd_object(const char *what, char *map, int fd, struct rv_entry
 		vl_fail("%s: fd %d: %m", what, fd);
 		return;
 	}
-	if (!rv_map_stat(map, &sm))
+	if (!vl_map_stat(map, &sm))
 		vl_fail("%s: cannot stat its map_files link", what);
 	else if (sf.st_dev != sm.st_dev || sf.st_ino != sm.st_ino)
 		vl_fail("%s: fd %d is inode %lu, the mapping inode %lu: two objects now", what, fd,
@@ -122,7 +117,7 @@ static void check_fd_object(const char *what, char *map, int fd, struct rv_entry
 	if (pwrite(fd, page, PG, idx * PG) != (ssize_t)PG)
 		vl_fail("%s: pwrite: %m", what);
 	snprintf(round, sizeof(round), "objsize-%d", fd);
-	rv_gather(round, "", 2, all);
+	vl_gather(round, "", 2, all);
 	for (int t = 0; t < 2; t++) {
 		char w[128];
 
@@ -138,7 +133,7 @@ static void check_shrunk(const char *what, char *map, char obj)
 	char *grown;
 	int fd;
 
-	if (!rv_map_stat(map, &st))
+	if (!vl_map_stat(map, &st))
 		vl_fail("%s: cannot stat its map_files link", what);
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
 		 (unsigned long)map + MAPPED * PG);
@@ -168,20 +163,20 @@ static void check_shrunk(const char *what, char *map, char obj)
 
 static void check(void)
 {
-	struct rv_entry all[2];
+	struct vl_entry all[2];
 
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	check_fd_object("memfd M (fd 10)", m_map, 10, all);
 	check_fd_object("unlinked file U (fd 11)", u_map, 11, all);
 	check_shrunk("shared anon S", s_map, 'S');
 	check_shrunk("memfd N", n_map, 'N');
-	rv_gather("objsize-done", "", 2, all);
+	vl_gather("objsize-done", "", 2, all);
 }
 
 static void child(void *arg)
 {
 	idx = 1;
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	check();
@@ -192,7 +187,7 @@ int main(int argc, char **argv)
 	vl_init(argc, argv);
 	build();
 	vl_fork("child", child, NULL);
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	check();

@@ -25,8 +25,8 @@
  * from where it was.
  *
  * Options: --exit N: the root, once its checks passed and its children
- * exited 0, exits with status N (it writes the verdict itself); --signal
- * SIG: it kills itself with SIG instead. Other arguments are ignored (the
+ * exited 0, exits with status N (after writing the verdict: vl_exit_status);
+ * --signal SIG: it kills itself with SIG instead (vl_exit_signal). Other arguments are ignored (the
  * test passes some to fill the cmdline).
  */
 #include <stdint.h>
@@ -34,7 +34,6 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "rst-victim.h"
 
@@ -54,7 +53,7 @@ static struct {
 	char *brk_area;
 	void *sbrk0;
 	long kbrk;
-	struct rv_ids ids;
+	struct vl_ids ids;
 	sigset_t mask;
 	int persona;
 } st;
@@ -66,12 +65,6 @@ static ssize_t cmdline_len[2], environ_len[2], auxv_len[2];
 static struct rv_inomap inomap;
 static char **g_argv;
 
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
-
 /* The mm fields of /proc/self/stat: startcode, endcode, startstack (26-28)
  * and start_data .. env_end (45-51), as text. */
 static void mm_fields(char *out, size_t len)
@@ -81,7 +74,7 @@ static void mm_fields(char *out, size_t len)
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (rv_read("/proc/self/stat", buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+	if (vl_read_into("/proc/self/stat", buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
 		return;
 	for (p++; *p && n < len - 32; field++) {
 		char *end;
@@ -102,10 +95,10 @@ static void snapshot(int i)
 {
 	ssize_t n;
 
-	cmdline_len[i] = rv_read("/proc/self/cmdline", cmdline[i], sizeof(cmdline[i]));
-	environ_len[i] = rv_read("/proc/self/environ", environ_[i], sizeof(environ_[i]));
-	auxv_len[i] = rv_read("/proc/self/auxv", auxv[i], sizeof(auxv[i]));
-	rv_read("/proc/self/comm", comm[i], sizeof(comm[i]));
+	cmdline_len[i] = vl_read_into("/proc/self/cmdline", cmdline[i], sizeof(cmdline[i]));
+	environ_len[i] = vl_read_into("/proc/self/environ", environ_[i], sizeof(environ_[i]));
+	auxv_len[i] = vl_read_into("/proc/self/auxv", auxv[i], sizeof(auxv[i]));
+	vl_read_into("/proc/self/comm", comm[i], sizeof(comm[i]));
 	n = readlink("/proc/self/exe", exe[i], sizeof(exe[i]) - 1);
 	exe[i][n < 0 ? 0 : n] = '\0';
 	mm_fields(stat_[i], sizeof(stat_[i]));
@@ -117,33 +110,28 @@ static void build(int idx)
 	st.seed = 0x5eed0000ULL * (idx + 1);
 
 	/* Between two PROT_NONE guard pages: no neighbour merges with it. */
-	st.anon = mmap(NULL, (ANON_PAGES + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (st.anon == MAP_FAILED)
-		die("mmap anon");
-	st.anon += PG;
-	if (mprotect(st.anon, ANON_PAGES * PG, PROT_READ | PROT_WRITE) < 0)
-		die("mprotect anon rw");
+	st.anon = vl_map_guarded(ANON_PAGES, PROT_READ | PROT_WRITE, "anon");
 	vl_fill(st.anon, ANON_FILLED * PG, st.seed);
 	vl_fill(st.anon + ANON_RO * PG, (ANON_PAGES - ANON_RO) * PG, st.seed + 1);
 	if (mprotect(st.anon + ANON_RO * PG, (ANON_PAGES - ANON_RO) * PG, PROT_READ) < 0)
-		die("mprotect anon");
+		vl_die("mprotect anon");
 
 	for (int i = 0; i < NR_SMALL; i++) {
 		size_t len = 16 + (i * 37) % 500;
 
 		st.small[i] = malloc(len);
 		if (!st.small[i])
-			die("malloc");
+			vl_die("malloc");
 		vl_fill(st.small[i], len, st.seed + 100 + i);
 	}
 	st.big = malloc(BIG_SIZE);
 	if (!st.big)
-		die("malloc big");
+		vl_die("malloc big");
 	vl_fill(st.big, BIG_SIZE, st.seed + 2);
 
 	st.brk_area = sbrk(BRK_PAGES * PG);
 	if (st.brk_area == (void *)-1)
-		die("sbrk");
+		vl_die("sbrk");
 	vl_fill(st.brk_area, BRK_PAGES * PG, st.seed + 3);
 	st.sbrk0 = sbrk(0);
 	st.kbrk = syscall(SYS_brk, 0);
@@ -151,18 +139,18 @@ static void build(int idx)
 	if (idx == 2) {
 		/* The grandchild: its own name and cmdline. */
 		if (prctl(PR_SET_NAME, "crl-gchild") < 0)
-			die("PR_SET_NAME");
+			vl_die("PR_SET_NAME");
 		if (g_argv[1])
 			for (char *p = g_argv[1]; *p; p++)
 				*p = 'A' + (p - g_argv[1]) % 26;
 	}
 
-	rv_ids_save(&st.ids);
+	vl_ids_save(&st.ids);
 	sigprocmask(SIG_SETMASK, NULL, &st.mask);
 	st.persona = personality(0xffffffff);
 	snapshot(0);
 	rv_touch_stack();
-	rv_read("/proc/self/maps", maps_before, sizeof(maps_before));
+	vl_read_into("/proc/self/maps", maps_before, sizeof(maps_before));
 }
 
 static void expect_same(const char *what, const char *a, ssize_t la, const char *b, ssize_t lb)
@@ -185,7 +173,7 @@ static void check(void)
 	char *p;
 
 	/* First, before anything can change them: the maps and the brk. */
-	if (rv_read("/proc/self/maps", maps_after, sizeof(maps_after)) < 0)
+	if (vl_read_into("/proc/self/maps", maps_after, sizeof(maps_after)) < 0)
 		vl_fail("cannot read /proc/self/maps");
 	else
 		rv_maps_compare("/proc/self/maps", maps_before, maps_after, &inomap);
@@ -209,8 +197,8 @@ static void check(void)
 			vl_fail("sbrk could not shrink back to %p", st.sbrk0);
 	}
 
-	rv_ids_check(&st.ids, st.idx != 0, true);
-	rv_expect_sigmask("after the restore", &st.mask);
+	vl_ids_check(&st.ids, st.idx != 0, true);
+	vl_expect_sigmask("after the restore", &st.mask);
 	if (personality(0xffffffff) != st.persona)
 		vl_fail("personality is %#x, was %#x", personality(0xffffffff), st.persona);
 
@@ -265,9 +253,9 @@ static void task(void *arg)
 	/* The child leads its own group; the grandchild, forked into it,
 	 * moves to the root's group. */
 	if (idx == 1 && setpgid(0, 0) < 0)
-		die("setpgid child");
+		vl_die("setpgid child");
 	if (idx == 2 && setpgid(0, root_pid) < 0)
-		die("setpgid gchild");
+		vl_die("setpgid gchild");
 	if (idx == 1)
 		vl_fork("gchild", task, (void *)(intptr_t)2);
 	build(idx);
@@ -276,49 +264,9 @@ static void task(void *arg)
 	check();
 }
 
-/* The root's end with --exit/--signal: wait for the children as vl_exit()
- * would, write the verdict, and leave with the status asked for. */
-static void __attribute__((noreturn)) root_exit(pid_t child, int code, int sig)
-{
-	int status;
-	char *why;
-	int fd;
-
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR) {
-			vl_fail("waitpid(%d): %m", child);
-			break;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		vl_fail("child %d ended with status %#x", child, status);
-	why = vl_read_file(vl_path("failures"), NULL);
-	fd = open(vl_path("verdict.tmp"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		const char *v = vl_failed() ? "FAIL\n" : "PASS\n";
-
-		(void)!write(fd, v, strlen(v));
-		if (why)
-			(void)!write(fd, why, strlen(why));
-		close(fd);
-		rename(vl_path("verdict.tmp"), vl_path("verdict"));
-	}
-	if (vl_failed())
-		_exit(1);
-	if (sig) {
-		vl_log("killing myself with signal %d", sig);
-		signal(sig, SIG_DFL);
-		kill(getpid(), sig);
-		rv_sleep_ms(5000);
-		_exit(1);
-	}
-	vl_log("exiting with status %d", code);
-	_exit(code);
-}
-
 int main(int argc, char **argv)
 {
 	int code = -1, sig = 0;
-	pid_t child;
 
 	/* The tree has its own session, led by the root: sessions and groups
 	 * are then inside the tree and must come back as they were. */
@@ -335,12 +283,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--signal") && i + 1 < argc)
 			sig = atoi(argv[++i]);
 	}
-	child = vl_fork("child", task, (void *)(intptr_t)1);
+	vl_fork("child", task, (void *)(intptr_t)1);
 	build(0);
 	vl_ready();
 	vl_wait();
 	check();
-	if (code >= 0 || sig)
-		root_exit(child, code < 0 ? 0 : code, sig);
+	if (sig)
+		vl_exit_signal(sig);
+	if (code >= 0)
+		vl_exit_status(code);
 	vl_exit();
 }

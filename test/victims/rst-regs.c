@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 		if (fd < 0 || pread(fd, &spins_at_wake, 8, (off_t)(uintptr_t)&rst_regs_spins) != 8) {
 			vl_fail("cannot read the spinner's counter: %m");
 		} else {
-			rv_sleep_ms(50);
+			vl_sleep_ms(50);
 			if (pread(fd, &spins_later, 8, (off_t)(uintptr_t)&rst_regs_spins) != 8 ||
 			    spins_later <= spins_at_wake)
 				vl_fail("the spinner does not spin after the restore (%lu, then %lu)",

@@ -18,7 +18,7 @@
  * (stat of their map_files links), that every task has the same inode for
  * A (and for B, its two users), and then that a write by any task is seen
  * by all: each writes its slot of page 1 (of B: page 1 too), meets the
- * others (through files, rst-victim.h), and reads every slot.
+ * others (through files, vl_gather), and reads every slot.
  */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -35,19 +35,19 @@
 #define SEED_B 0xbbbb0000ULL
 
 static char *a, *b;
-static struct rv_ids ids;
+static struct vl_ids ids;
 
 static uint64_t token(int idx, int round) { return 0x70c0000000ULL + round * 0x1000 + idx; }
 
 static void check_a(int idx)
 {
 	static char maps[1 << 18];
-	struct rv_entry all[NR_TASKS];
+	struct vl_entry all[NR_TASKS];
 	struct stat rw, ro;
 	char text[128];
 	volatile uint64_t *before = (uint64_t *)a, *after = (uint64_t *)(a + PG);
 
-	rv_read("/proc/self/maps", maps, sizeof(maps));
+	vl_read_into("/proc/self/maps", maps, sizeof(maps));
 	vl_expect_vma(maps, "object A, read-write part", a, A_RO * PG, "rw-s", 0, NULL);
 	vl_expect_vma(maps, "object A, read-only part", a + A_RO * PG, (A_PAGES - A_RO) * PG, "r--s", A_RO * PG,
 		      NULL);
@@ -60,7 +60,7 @@ static void check_a(int idx)
 	vl_expect_fill("object A, pages 24-63", a + (HOLE + HOLE_PAGES) * PG, (A_PAGES - HOLE - HOLE_PAGES) * PG,
 		       SEED_A + (HOLE + HOLE_PAGES) * PG);
 
-	if (!rv_map_stat(a, &rw) || !rv_map_stat(a + A_RO * PG, &ro)) {
+	if (!vl_map_stat(a, &rw) || !vl_map_stat(a + A_RO * PG, &ro)) {
 		vl_fail("object A: cannot stat its map_files links: %m");
 		return;
 	}
@@ -71,7 +71,7 @@ static void check_a(int idx)
 	/* The same object in every task, and a write by any seen by all. */
 	after[idx] = token(idx, 1);
 	snprintf(text, sizeof(text), "%lu %lu", (unsigned long)rw.st_dev, (unsigned long)rw.st_ino);
-	if (rv_gather("a-written", text, NR_TASKS, all) < NR_TASKS)
+	if (vl_gather("a-written", text, NR_TASKS, all) < NR_TASKS)
 		return;
 	for (int t = 0; t < NR_TASKS; t++)
 		if (strcmp(all[t].text, text))
@@ -86,7 +86,7 @@ static void check_a(int idx)
 /* Object B, between child-2 (idx 2) and gchild-2 (idx 4). */
 static void check_b(int idx)
 {
-	struct rv_entry all[2];
+	struct vl_entry all[2];
 	struct stat st;
 	char text[128];
 	volatile uint64_t *before = (uint64_t *)b, *after = (uint64_t *)(b + PG);
@@ -97,13 +97,13 @@ static void check_b(int idx)
 		if (before[t] != token(t, 2))
 			vl_fail("object B: slot %d written before the dump holds %#lx", t, (unsigned long)before[t]);
 	vl_expect_fill("object B, pages 2-15", b + 2 * PG, (B_PAGES - 2) * PG, SEED_B + 2 * PG);
-	if (!rv_map_stat(b, &st)) {
+	if (!vl_map_stat(b, &st)) {
 		vl_fail("object B: cannot stat its map_files link: %m");
 		return;
 	}
 	after[me] = token(me, 3);
 	snprintf(text, sizeof(text), "%lu %lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
-	if (rv_gather("b-written", text, 2, all) < 2)
+	if (vl_gather("b-written", text, 2, all) < 2)
 		return;
 	if (strcmp(all[0].text, all[1].text))
 		vl_fail("object B: tasks %d and %d map different inodes: '%s' and '%s'", all[0].pid, all[1].pid,
@@ -116,7 +116,7 @@ static void check_b(int idx)
 
 static void check(int idx)
 {
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	check_a(idx);
 	if (b)
 		check_b(idx);
@@ -128,10 +128,8 @@ static void task(void *arg)
 
 	if (idx == 2) {
 		b = mmap(NULL, B_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (b == MAP_FAILED) {
-			vl_fail("mmap B: %m");
-			vl_exit();
-		}
+		if (b == MAP_FAILED)
+			vl_die("mmap B");
 		vl_fill(b, B_PAGES * PG, SEED_B);
 		((uint64_t *)b)[0] = token(0, 2);
 	}
@@ -142,7 +140,7 @@ static void task(void *arg)
 	if (idx == 4)
 		((uint64_t *)b)[1] = token(1, 2);
 	((uint64_t *)a)[idx] = token(idx, 0);
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	check(idx);
@@ -152,17 +150,13 @@ int main(int argc, char **argv)
 {
 	vl_init(argc, argv);
 	a = mmap(NULL, A_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (a == MAP_FAILED) {
-		vl_fail("mmap A: %m");
-		vl_exit();
-	}
+	if (a == MAP_FAILED)
+		vl_die("mmap A");
 	memset(a, 0, 2 * PG);
 	vl_fill(a + 2 * PG, (HOLE - 2) * PG, SEED_A + 2 * PG);
 	vl_fill(a + (HOLE + HOLE_PAGES) * PG, (A_PAGES - HOLE - HOLE_PAGES) * PG, SEED_A + (HOLE + HOLE_PAGES) * PG);
-	if (mprotect(a + A_RO * PG, (A_PAGES - A_RO) * PG, PROT_READ) < 0) {
-		vl_fail("mprotect A: %m");
-		vl_exit();
-	}
+	if (mprotect(a + A_RO * PG, (A_PAGES - A_RO) * PG, PROT_READ) < 0)
+		vl_die("mprotect A");
 	vl_fork("child-1", task, (void *)(intptr_t)1);
 	vl_fork("child-2", task, (void *)(intptr_t)2);
 	task((void *)(intptr_t)0);

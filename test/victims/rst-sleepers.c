@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "rst-victim.h"
 
@@ -52,7 +53,7 @@
 static const char *const roles[] = { "root", "nanosleeper", "futex-waiter", "reaper", "sigsuspender" };
 
 static int idx;
-static struct rv_ids ids;
+static struct vl_ids ids;
 static sigset_t mask;
 static struct sigaction acts[65];
 static volatile sig_atomic_t usr2_count, usr1_seen, alrm_count, rt_count, xcpu_count;
@@ -63,12 +64,6 @@ static volatile uint32_t *futex_word;
 static void (*lib_usr1)(int);
 static pid_t children[NR_CHILDREN];
 static int pipefd[2];
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static void on_usr2(int sig, siginfo_t *si, void *uc)
 {
@@ -146,7 +141,7 @@ static void set_signals(void)
 	 * standard one to the process, and one to the thread. */
 	if (sigqueue(getpid(), RT_QUEUED, (union sigval){ .sival_int = 0x1234 + idx }) < 0 ||
 	    sigqueue(getpid(), RT_QUEUED, (union sigval){ .sival_int = 0x5678 + idx }) < 0)
-		die("sigqueue");
+		vl_die("sigqueue");
 	kill(getpid(), SIGALRM);
 	raise(SIGXCPU);
 
@@ -160,7 +155,7 @@ static void check_signals(void)
 	sigset_t pending, expect;
 	int before;
 
-	rv_expect_sigmask("after the restore", &mask);
+	vl_expect_sigmask("after the restore", &mask);
 	for (int sig = 1; sig <= 64; sig++) {
 		struct sigaction now;
 
@@ -199,7 +194,7 @@ static void check_signals(void)
 			vl_fail("SIGUSR2 siginfo: code %d pid %d, expected SI_TKILL from %d", usr2_code, usr2_pid,
 				getpid());
 	}
-	rv_expect_sigmask("after the SIGUSR2 handler", &mask);
+	vl_expect_sigmask("after the SIGUSR2 handler", &mask);
 
 	/* The pending ones arrive when unblocked, the queued values intact. */
 	sigemptyset(&expect);
@@ -225,7 +220,7 @@ static void sleep_nanosleep(void)
 	struct sigaction sa, old;
 	sigset_t unblock;
 	int spurious = 0;
-	uint64_t t0 = rv_now_ms();
+	uint64_t t0 = vl_now_ms();
 
 	sigaction(SIGUSR1, NULL, &old);
 	lib_usr1 = old.sa_handler;
@@ -242,7 +237,7 @@ static void sleep_nanosleep(void)
 
 		if (r == 0) {
 			vl_fail("nanosleep of an hour returned 0 after %llu ms",
-				(unsigned long long)(rv_now_ms() - t0));
+				(unsigned long long)(vl_now_ms() - t0));
 			break;
 		}
 		if (errno != EINTR) {
@@ -303,27 +298,27 @@ static void sleep_sigsuspend(void)
 	if (usr2_code != SI_USER || usr2_pid != getppid())
 		vl_fail("the SIGUSR2 that ended sigsuspend has code %d from %d, expected SI_USER from %d", usr2_code,
 			usr2_pid, getppid());
-	rv_expect_sigmask("after sigsuspend() returned", &mask);
+	vl_expect_sigmask("after sigsuspend() returned", &mask);
 }
 
 /* The reaper's own child: exits 42 once "go" exists (or after 2 minutes). */
 static void __attribute__((noreturn)) grandchild(pid_t parent)
 {
-	char line[32];
-	uint64_t deadline = rv_now_ms() + 120000;
+	char line[32], *extra_pids = vl_path("extra-pids"), *go = vl_path("go");
+	uint64_t deadline = vl_now_ms() + 120000;
 
 	syscall(SYS_close_range, 3, ~0U, 0);
 	snprintf(line, sizeof(line), "%d\n", getpid());
 	{
-		int fd = open(vl_path("extra-pids"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		int fd = open(extra_pids, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 
 		if (fd >= 0) {
 			(void)!write(fd, line, strlen(line));
 			close(fd);
 		}
 	}
-	while (access(vl_path("go"), F_OK) < 0 && rv_now_ms() < deadline)
-		rv_sleep_ms(20);
+	while (access(go, F_OK) < 0 && vl_now_ms() < deadline)
+		vl_sleep_ms(20);
 	_exit(getppid() == parent ? 42 : 43);
 }
 
@@ -333,11 +328,11 @@ static void task(void *arg)
 
 	idx = (int)(intptr_t)arg;
 	set_signals();
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	if (idx == 3) {
 		g = fork();
 		if (g < 0)
-			die("fork");
+			vl_die("fork");
 		if (g == 0)
 			grandchild(ids.pid);
 	}
@@ -349,7 +344,7 @@ static void task(void *arg)
 	case 4: sleep_sigsuspend(); break;
 	}
 	vl_wait();
-	rv_ids_check(&ids, true, false);
+	vl_ids_check(&ids, true, false);
 	check_signals();
 }
 
@@ -357,7 +352,7 @@ static void task(void *arg)
  * named, with where it sleeps, and killed. */
 static void wait_children(void)
 {
-	uint64_t deadline = rv_now_ms() + 20000;
+	uint64_t deadline = vl_now_ms() + 20000;
 
 	for (int i = 0; i < NR_CHILDREN; i++) {
 		siginfo_t si;
@@ -366,19 +361,19 @@ static void wait_children(void)
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_PID, children[i], &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
 				break;
-			if (rv_now_ms() > deadline) {
+			if (vl_now_ms() > deadline) {
 				char path[64], wchan[64] = "", sc[128] = "";
 
 				snprintf(path, sizeof(path), "/proc/%d/wchan", children[i]);
-				rv_read(path, wchan, sizeof(wchan));
+				vl_read_into(path, wchan, sizeof(wchan));
 				snprintf(path, sizeof(path), "/proc/%d/syscall", children[i]);
-				rv_read(path, sc, sizeof(sc));
+				vl_read_into(path, sc, sizeof(sc));
 				vl_fail("the %s (%d) did not finish within 20 s: wchan '%s', syscall '%.*s'",
 					roles[i + 1], children[i], wchan, (int)strcspn(sc, "\n"), sc);
 				kill(children[i], SIGKILL);
 				break;
 			}
-			rv_sleep_ms(10);
+			vl_sleep_ms(10);
 		}
 	}
 }
@@ -387,20 +382,20 @@ static void run_all(void)
 {
 	futex_word = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (futex_word == MAP_FAILED)
-		die("mmap");
+		vl_die("mmap");
 	for (int i = 0; i < NR_CHILDREN; i++)
 		children[i] = vl_fork(roles[i + 1], task, (void *)(intptr_t)(i + 1));
 	idx = 0;
 	set_signals();
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	vl_ready();
 	vl_wait();
 	/* Wake the sleepers that SIGUSR1 does not wake. */
 	*futex_word = 0xf00d;
 	syscall(SYS_futex, futex_word, FUTEX_WAKE, 1, NULL, NULL, 0);
 	kill(children[3], SIGUSR2);
-	rv_write_file("go", "");
-	rv_ids_check(&ids, false, false);
+	vl_write_file(vl_dir(), "go", "");
+	vl_ids_check(&ids, false, false);
 	check_signals();
 	wait_children();
 }
@@ -432,7 +427,7 @@ int main(int argc, char **argv)
 	vl_init(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "pipe")) {
 		if (pipe(pipefd) < 0)
-			die("pipe");
+			vl_die("pipe");
 		children[0] = vl_fork("reader", reader, NULL);
 		children[1] = vl_fork("writer", writer, NULL);
 		close(pipefd[0]);

@@ -36,6 +36,7 @@
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "rst-victim.h"
 
@@ -56,15 +57,9 @@ struct state {
 
 static int idx;
 static bool limits_mode;
-static struct rv_ids ids;
+static struct vl_ids ids;
 static struct state before;
 static struct timespec mono_before;
-
-static void die(const char *what)
-{
-	vl_fail("%s: %m", what);
-	vl_exit();
-}
 
 static void read_state(struct state *s)
 {
@@ -101,7 +96,7 @@ static void setup(void)
 {
 	static const mode_t umasks[] = { 027, 077, 002 };
 	struct itimerval it = { 0 };
-	char name[32];
+	char name[32], *dir1;
 
 	umask(umasks[idx]);
 	snprintf(name, sizeof(name), "crl-state-%d", idx);
@@ -109,18 +104,20 @@ static void setup(void)
 	switch (idx) {
 	case 0:
 		if (chdir(vl_dir()) < 0)
-			die("chdir");
+			vl_die("chdir");
 		it = (struct itimerval){ { 1500, 0 }, { 3000, 0 } };
 		if (setitimer(ITIMER_REAL, &it, NULL) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-			die("root setup");
+			vl_die("root setup");
 		break;
 	case 1:
-		if (chdir(vl_path("dir1")) < 0)
-			die("chdir dir1");
+		dir1 = vl_path("dir1");
+		if (chdir(dir1) < 0)
+			vl_die("chdir dir1");
+		free(dir1);
 		it = (struct itimerval){ { 10, 0 }, { 1000, 0 } };
 		if (setitimer(ITIMER_VIRTUAL, &it, NULL) < 0 || prctl(PR_SET_PDEATHSIG, SIGWINCH) < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			die("child-1 setup");
+			vl_die("child-1 setup");
 		break;
 	case 2: {
 		static const gid_t groups[] = { 5, 6, 7 };
@@ -128,21 +125,21 @@ static void setup(void)
 		struct __user_cap_data_struct caps[2];
 
 		if (chdir("/") < 0)
-			die("chdir /");
+			vl_die("chdir /");
 		it = (struct itimerval){ { 0, 0 }, { 2000, 0 } };
 		if (setitimer(ITIMER_PROF, &it, NULL) < 0 || prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
-			die("child-2 setup");
+			vl_die("child-2 setup");
 		if (setgroups(3, groups) < 0 || setresgid(100, 200, 300) < 0 || setresuid(0, 0, 1000) < 0)
-			die("child-2 credentials");
+			vl_die("child-2 credentials");
 		if (prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT, 0, 0, 0) < 0 || syscall(SYS_capget, &hdr, caps) < 0)
-			die("child-2 capabilities");
+			vl_die("child-2 capabilities");
 		caps[0].effective &= ~(1u << CAP_NET_RAW);
 		caps[0].permitted &= ~(1u << CAP_NET_RAW);
 		if (syscall(SYS_capset, &hdr, caps) < 0)
-			die("capset");
+			vl_die("capset");
 		/* Last: the dump must cope with a task that is not dumpable. */
 		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-			die("PR_SET_DUMPABLE");
+			vl_die("PR_SET_DUMPABLE");
 		break;
 	}
 	}
@@ -214,7 +211,7 @@ static void check(void)
 	struct state now;
 
 	read_state(&now);
-	rv_ids_check(&ids, idx != 0, false);
+	vl_ids_check(&ids, idx != 0, false);
 	SAME(umask, "%#o");
 	if (strcmp(now.cwd, before.cwd))
 		vl_fail("the working directory is '%s', was '%s'", now.cwd, before.cwd);
@@ -290,25 +287,25 @@ static void setup_limits(void)
 	if (idx == 2)
 		rl.rlim_max = 1000;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die("RLIMIT_NOFILE");
+		vl_die("RLIMIT_NOFILE");
 	getrlimit(RLIMIT_CORE, &rl);
 	rl.rlim_cur = idx * 4096;
 	if (setrlimit(RLIMIT_CORE, &rl) < 0)
-		die("RLIMIT_CORE");
+		vl_die("RLIMIT_CORE");
 	getrlimit(RLIMIT_FSIZE, &rl);
 	rl.rlim_cur = (1ULL << 30) + idx;
 	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
-		die("RLIMIT_FSIZE");
+		vl_die("RLIMIT_FSIZE");
 	if (setpriority(PRIO_PROCESS, 0, 3 + idx) < 0)
-		die("setpriority");
+		vl_die("setpriority");
 	if (idx == 1 && sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
-		die("SCHED_BATCH");
+		vl_die("SCHED_BATCH");
 	if (idx == 2 && sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
-		die("SCHED_IDLE");
+		vl_die("SCHED_IDLE");
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	if (idx != 0 && sched_setaffinity(0, sizeof(one), &one) < 0)
-		die("sched_setaffinity");
+		vl_die("sched_setaffinity");
 }
 
 static void check_limits(void)
@@ -339,16 +336,16 @@ static void task(void *arg)
 	idx = (int)(intptr_t)arg;
 	if (limits_mode) {
 		setup_limits();
-		rv_ids_save(&ids);
+		vl_ids_save(&ids);
 		read_limits(&limits_before);
 		vl_ready();
 		vl_wait();
-		rv_ids_check(&ids, idx != 0, false);
+		vl_ids_check(&ids, idx != 0, false);
 		check_limits();
 		return;
 	}
 	setup();
-	rv_ids_save(&ids);
+	vl_ids_save(&ids);
 	read_state(&before);
 	clock_gettime(CLOCK_MONOTONIC, &mono_before);
 	vl_ready();
@@ -358,10 +355,14 @@ static void task(void *arg)
 
 int main(int argc, char **argv)
 {
+	char *dir1;
+
 	vl_init(argc, argv);
 	limits_mode = argc > 1 && !strcmp(argv[1], "limits");
-	if (mkdir(vl_path("dir1"), 0755) < 0 && errno != EEXIST)
-		die("mkdir dir1");
+	dir1 = vl_path("dir1");
+	if (mkdir(dir1, 0755) < 0 && errno != EEXIST)
+		vl_die("mkdir dir1");
+	free(dir1);
 	vl_fork("child-1", task, (void *)(intptr_t)1);
 	vl_fork("child-2", task, (void *)(intptr_t)2);
 	task((void *)(intptr_t)0);

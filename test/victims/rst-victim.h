@@ -1,7 +1,8 @@
 /*
- * Helpers of the restore victims (test/victims/rst-*.c): what a task records
- * before vl_ready() and compares after vl_wait(), and a file-based meeting
- * point for the checks that need every task of the tree.
+ * Helpers of the restore victims (test/victims/rst-*.c): snapshots of
+ * /proc/self/maps and smaps taken before vl_ready() and compared line by
+ * line after vl_wait(). The ids, the signal mask, whole-file reads and
+ * writes and the meeting of the tasks are victim-lib's (victim.h).
  *
  * Header-only: a victim links victim-lib.c and nothing else. Everything
  * here is static; unused helpers cost nothing.
@@ -16,7 +17,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "victim.h"
@@ -34,150 +33,6 @@
 /* At most this many differences are reported per comparison: one broken
  * restore must not write a megabyte of failures. */
 #define RV_MAX_REPORTS 12
-
-/* Read a whole file into buf with plain read(2) (no malloc). Returns its
- * length, or -1 if it cannot be read or does not fit. buf is terminated. */
-static RV_UNUSED ssize_t rv_read(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-		if (n + 1 == cap) {
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	buf[n] = '\0';
-	return n;
-}
-
-/* Write text into the file name of the scratch directory, atomically. */
-static RV_UNUSED int rv_write_file(const char *name, const char *text)
-{
-	char tmp[4400], path[4300];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", vl_dir(), name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return rename(tmp, path);
-}
-
-static RV_UNUSED uint64_t rv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
-static RV_UNUSED void rv_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* --- identity of the task ------------------------------------------------ */
-
-struct rv_ids {
-	pid_t pid, ppid, pgid, sid;
-};
-
-static RV_UNUSED void rv_ids_save(struct rv_ids *ids)
-{
-	ids->pid = getpid();
-	ids->ppid = getppid();
-	ids->pgid = getpgid(0);
-	ids->sid = getsid(0);
-}
-
-/*
- * pid, ppid, pgid and sid are the recorded ones. Not the ppid of the root: a
- * restored root is the child of criu-lite, or of init with -d. Not the
- * groups (check_groups false) of a tree whose session and group are led
- * from outside it: the restored tree joins criu-lite's then.
- */
-static RV_UNUSED bool rv_ids_check(const struct rv_ids *ids, bool check_ppid, bool check_groups)
-{
-	struct rv_ids now;
-	bool ok = true;
-
-	rv_ids_save(&now);
-	if (now.pid != ids->pid)
-		ok = false, vl_fail("getpid() is %d, was %d before the dump", now.pid, ids->pid);
-	if (check_ppid && now.ppid != ids->ppid)
-		ok = false, vl_fail("getppid() is %d, was %d before the dump", now.ppid, ids->ppid);
-	if (check_groups && now.pgid != ids->pgid)
-		ok = false, vl_fail("getpgid() is %d, was %d before the dump", now.pgid, ids->pgid);
-	if (check_groups && now.sid != ids->sid)
-		ok = false, vl_fail("getsid() is %d, was %d before the dump", now.sid, ids->sid);
-	return ok;
-}
-
-/* --- signals ------------------------------------------------------------- */
-
-/* The blocked mask of the task equals want. */
-static RV_UNUSED bool rv_expect_sigmask(const char *what, const sigset_t *want)
-{
-	sigset_t now;
-	char diff[512] = "";
-	size_t n = 0;
-
-	sigprocmask(SIG_SETMASK, NULL, &now);
-	for (int sig = 1; sig < 65 && n < sizeof(diff) - 40; sig++)
-		if (sigismember(&now, sig) != sigismember(want, sig))
-			n += snprintf(diff + n, sizeof(diff) - n, " %d(%s)", sig,
-				      sigismember(&now, sig) ? "blocked, was not" : "not blocked, was");
-	if (!n)
-		return true;
-	vl_fail("%s: the blocked-signal mask differs:%s", what, diff);
-	return false;
-}
-
-/* --- identity of mapped objects ------------------------------------------ */
-
-/* stat() of /proc/self/map_files/ for the VMA holding addr. */
-static RV_UNUSED bool rv_map_stat(const void *addr, struct stat *st)
-{
-	static char maps[1 << 20];
-	unsigned long a = (unsigned long)addr;
-
-	if (rv_read("/proc/self/maps", maps, sizeof(maps)) < 0)
-		return false;
-	for (char *line = maps; line && *line;) {
-		char *nl = strchr(line, '\n');
-		unsigned long s, e;
-
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && a >= s && a < e) {
-			char path[96];
-
-			snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", s, e);
-			return stat(path, st) == 0;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	return false;
-}
 
 /* --- /proc/self/maps ----------------------------------------------------- */
 
@@ -371,62 +226,6 @@ static RV_UNUSED __attribute__((noinline)) void rv_touch_stack(void)
 
 	for (size_t i = 0; i < sizeof(buf); i += 1024)
 		buf[i] = (char)i;
-}
-
-/* --- meeting of the tasks, through files --------------------------------- */
-
-struct rv_entry {
-	pid_t pid;
-	char text[256];
-};
-
-/*
- * Publish text as this task's entry of the round `name` (a file
- * gather-NAME-PID in the scratch directory) and wait up to 20 s for n
- * entries, which are read into out[] (n of them). Files, not shared memory:
- * the meeting works even when the sharing under test is broken. Returns the
- * number of entries found (fewer than n: timed out, reported).
- */
-static RV_UNUSED int rv_gather(const char *name, const char *text, int n, struct rv_entry *out)
-{
-	char file[256], prefix[256];
-	uint64_t deadline = rv_now_ms() + 20000;
-	int found = 0;
-
-	snprintf(file, sizeof(file), "gather-%s-%d", name, getpid());
-	snprintf(prefix, sizeof(prefix), "gather-%s-", name);
-	if (rv_write_file(file, text) < 0) {
-		vl_fail("round %s: cannot write %s", name, file);
-		return 0;
-	}
-	for (;;) {
-		DIR *d = opendir(vl_dir());
-		struct dirent *de;
-
-		found = 0;
-		while (d && (de = readdir(d))) {
-			char path[4400];
-
-			if (strncmp(de->d_name, prefix, strlen(prefix)) || strstr(de->d_name, ".tmp"))
-				continue;
-			if (found < n) {
-				out[found].pid = atoi(de->d_name + strlen(prefix));
-				snprintf(path, sizeof(path), "%s/%s", vl_dir(), de->d_name);
-				if (rv_read(path, out[found].text, sizeof(out[found].text)) < 0)
-					out[found].text[0] = '\0';
-			}
-			found++;
-		}
-		if (d)
-			closedir(d);
-		if (found >= n)
-			return n;
-		if (rv_now_ms() > deadline) {
-			vl_fail("round %s: only %d of %d tasks came within 20 s", name, found, n);
-			return found;
-		}
-		rv_sleep_ms(5);
-	}
 }
 
 #endif
