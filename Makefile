@@ -85,7 +85,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(LIB_A) | deps-test
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFIXTURES='"test/unit/fixtures"' -o $@ $< $(LIB_A) $(PKG_LIBS) -lcmocka
 
 # Victims are plain programs: they link only the small shared helper.
-$(BUILD)/test/victims/%: test/victims/%.c test/victims/victim-lib.c test/victims/victim.h
+$(BUILD)/test/victims/%: test/victims/%.c test/victims/victim-lib.c $(wildcard test/victims/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< test/victims/victim-lib.c
 
