@@ -3,7 +3,9 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/aio_abi.h>
 
 #include "pagemap.pb-c.h"
 
@@ -326,24 +328,92 @@ int crl_page_writer_finish(struct crl_page_writer *w, struct crl_page_writer_sta
 
 /* --- sources ------------------------------------------------------------ */
 
+/*
+ * A raw pages image. Reads can also be started ahead (kernel AIO; truly
+ * asynchronous on an O_DIRECT file, done at once otherwise), so the loader
+ * reads the next batch while it writes the current one into the task.
+ */
 struct file_source {
 	struct crl_page_source base;
 	int fd;
+	aio_context_t aio;      /* 0: no AIO, reads are synchronous */
+	struct iocb cb[2];
+	bool started[2];
 };
+
+static int check_range(struct crl_page_source *s, uint64_t offset, size_t len)
+{
+	return offset > s->size || len > s->size - offset ? -EBADMSG : 0;
+}
 
 static int file_source_read(struct crl_page_source *s, uint64_t offset, void *buf, size_t len)
 {
 	struct file_source *f = (struct file_source *)s;
+	int r = check_range(s, offset, len);
 
-	if (offset > s->size || len > s->size - offset)
-		return -EBADMSG;
-	return crl_pread_all(f->fd, buf, len, (off_t)offset);
+	return r < 0 ? r : crl_pread_all(f->fd, buf, len, (off_t)offset);
+}
+
+static int file_source_start(struct crl_page_source *s, unsigned slot, uint64_t offset, void *buf,
+			     size_t len)
+{
+	struct file_source *f = (struct file_source *)s;
+	struct iocb *cb = &f->cb[slot], *cbs[1] = { cb };
+	int r = check_range(s, offset, len);
+
+	if (r < 0)
+		return r;
+	if (!f->aio)
+		return crl_pread_all(f->fd, buf, len, (off_t)offset);
+	memset(cb, 0, sizeof(*cb));
+	cb->aio_lio_opcode = IOCB_CMD_PREAD;
+	cb->aio_fildes = f->fd;
+	cb->aio_buf = (uintptr_t)buf;
+	cb->aio_nbytes = len;
+	cb->aio_offset = offset;
+	if (syscall(SYS_io_submit, f->aio, 1, cbs) != 1)
+		return negative_errno();
+	f->started[slot] = true;
+	return 0;
+}
+
+static int file_source_wait(struct crl_page_source *s, unsigned slot)
+{
+	struct file_source *f = (struct file_source *)s;
+	struct io_event ev;
+	struct iocb *cb = &f->cb[slot];
+	long n;
+
+	if (!f->started[slot])
+		return 0;
+	/* Completions come back in any order: an event for the other slot is
+	 * kept by marking it done. */
+	while (f->started[slot]) {
+		n = syscall(SYS_io_getevents, f->aio, 1, 1, &ev, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1)
+			return n < 0 ? negative_errno() : -EIO;
+		for (unsigned k = 0; k < 2; k++)
+			if (ev.obj == (uintptr_t)&f->cb[k]) {
+				f->started[k] = false;
+				f->cb[k].aio_reserved2 = ev.res == (int64_t)f->cb[k].aio_nbytes ? 0 : 1;
+			}
+	}
+	/* A short or failed read: read it plainly, to report the error. */
+	if (cb->aio_reserved2)
+		return crl_pread_all(f->fd, (void *)(uintptr_t)cb->aio_buf, cb->aio_nbytes, (off_t)cb->aio_offset);
+	return 0;
 }
 
 static void file_source_free(struct crl_page_source *s)
 {
 	struct file_source *f = (struct file_source *)s;
 
+	for (unsigned k = 0; k < 2; k++)
+		file_source_wait(s, k);
+	if (f->aio)
+		syscall(SYS_io_destroy, f->aio);
 	close(f->fd);
 	free(f);
 }
@@ -351,22 +421,26 @@ static void file_source_free(struct crl_page_source *s)
 int crl_page_source_file(int fd, uint64_t size, struct crl_page_source **ret)
 {
 	struct file_source *f = calloc(1, sizeof(*f));
+	int fl;
 
 	if (!f)
 		return -ENOMEM;
 	f->base.read = file_source_read;
+	f->base.read_start = file_source_start;
+	f->base.read_wait = file_source_wait;
 	f->base.free = file_source_free;
 	f->base.size = size;
 	f->fd = fd;
 	/* Pages are read once, in order, into page-aligned buffers: straight
-	 * from the disk (O_DIRECT) when the file system allows it, else
-	 * through the page cache with read-ahead. Callers' buffers must be
-	 * page aligned (the loader's is). */
-	{
-		int fl = fcntl(fd, F_GETFL);
-
-		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
-			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	 * from the disk (O_DIRECT) when the file system allows it, and then
+	 * ahead of their use with AIO; else through the page cache with
+	 * read-ahead. Callers' buffers must be page aligned. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+		if (syscall(SYS_io_setup, 2, &f->aio) < 0)
+			f->aio = 0;
+	} else {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
 	*ret = &f->base;
 	return 0;
@@ -374,31 +448,41 @@ int crl_page_source_file(int fd, uint64_t size, struct crl_page_source **ret)
 
 /* --- loader ------------------------------------------------------------- */
 
-struct crl_page_loader {
-	struct crl_page_source *src;
-	pid_t pid;
-	int memfd;
+/* One batch: runs of task pages whose data is contiguous in the source. */
+struct batch {
 	char *buf;
 	size_t used;
 	uint64_t src_offset; /* source offset of buf[0] */
 	struct iovec riov[BATCH_IOVS];
 	size_t nr_riov;
 	bool force;
+	bool reading;        /* its read was started, not yet written out */
+};
+
+struct crl_page_loader {
+	struct crl_page_source *src;
+	pid_t pid;
+	int memfd;
+	struct batch b[2];
+	unsigned cur;        /* the batch being filled */
 };
 
 int crl_page_loader_new(struct crl_page_source *src, pid_t pid, int memfd,
 			struct crl_page_loader **ret)
 {
 	struct crl_page_loader *l = calloc(1, sizeof(*l));
+	char *bufs;
 
 	if (!l)
 		return -ENOMEM;
-	l->buf = mmap(NULL, CRL_PAGE_BATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		      -1, 0);
-	if (l->buf == MAP_FAILED) {
+	bufs = mmap(NULL, 2 * CRL_PAGE_BATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (bufs == MAP_FAILED) {
 		free(l);
 		return -ENOMEM;
 	}
+	l->b[0].buf = bufs;
+	l->b[1].buf = bufs + CRL_PAGE_BATCH_BYTES;
 	l->src = src;
 	l->pid = pid;
 	l->memfd = memfd;
@@ -406,41 +490,68 @@ int crl_page_loader_new(struct crl_page_source *src, pid_t pid, int memfd,
 	return 0;
 }
 
-static int loader_flush(struct crl_page_loader *l)
+/* Wait for the data of batch k and write it into the task. */
+static int write_out(struct crl_page_loader *l, unsigned k)
 {
+	struct batch *b = &l->b[k];
 	int r;
 
-	if (!l->used)
+	if (!b->reading)
 		return 0;
-	r = l->src->read(l->src, l->src_offset, l->buf, l->used);
+	b->reading = false;
+	r = l->src->read_start ? l->src->read_wait(l->src, k) : 0;
 	if (r < 0)
-		return log_debug_errno(r, "cannot read %zu bytes of pages at offset %llu: %m", l->used,
-				       (unsigned long long)l->src_offset);
-	if (l->force) {
+		return log_debug_errno(r, "cannot read %zu bytes of pages at offset %llu: %m", b->used,
+				       (unsigned long long)b->src_offset);
+	if (b->force) {
 		size_t pos = 0;
 
-		for (size_t i = 0; i < l->nr_riov; i++) {
-			r = crl_mem_write_force(l->memfd, (uint64_t)(uintptr_t)l->riov[i].iov_base,
-						l->buf + pos, l->riov[i].iov_len);
+		for (size_t i = 0; i < b->nr_riov; i++) {
+			r = crl_mem_write_force(l->memfd, (uint64_t)(uintptr_t)b->riov[i].iov_base,
+						b->buf + pos, b->riov[i].iov_len);
 			if (r < 0)
 				return log_debug_errno(r, "pid %d: cannot write %#lx (+%zu) through mem: %m",
-						       l->pid, (unsigned long)l->riov[i].iov_base,
-						       l->riov[i].iov_len);
-			pos += l->riov[i].iov_len;
+						       l->pid, (unsigned long)b->riov[i].iov_base,
+						       b->riov[i].iov_len);
+			pos += b->riov[i].iov_len;
 		}
 	} else {
-		struct iovec lv = { l->buf, l->used };
-		ssize_t n = process_vm_writev(l->pid, &lv, 1, l->riov, l->nr_riov, 0);
+		struct iovec lv = { b->buf, b->used };
+		ssize_t n = process_vm_writev(l->pid, &lv, 1, b->riov, b->nr_riov, 0);
 
 		if (n < 0)
 			return log_debug_errno(negative_errno(), "pid %d: process_vm_writev: %m", l->pid);
-		if ((size_t)n != l->used)
+		if ((size_t)n != b->used)
 			return log_debug_errno(-EFAULT, "pid %d: short write of pages (%zd of %zu)", l->pid,
-					       n, l->used);
+					       n, b->used);
 	}
-	l->used = 0;
-	l->nr_riov = 0;
+	b->used = 0;
+	b->nr_riov = 0;
 	return 0;
+}
+
+/*
+ * The batch being filled is complete: start reading its data, then write
+ * out the other one (whose read started earlier) meanwhile, and fill that
+ * one next.
+ */
+static int loader_flush(struct crl_page_loader *l)
+{
+	struct batch *b = &l->b[l->cur];
+	int r;
+
+	if (!b->used)
+		return 0;
+	if (l->src->read_start)
+		r = l->src->read_start(l->src, l->cur, b->src_offset, b->buf, b->used);
+	else
+		r = l->src->read(l->src, b->src_offset, b->buf, b->used);
+	if (r < 0)
+		return log_debug_errno(r, "cannot read %zu bytes of pages at offset %llu: %m", b->used,
+				       (unsigned long long)b->src_offset);
+	b->reading = true;
+	l->cur ^= 1;
+	return write_out(l, l->cur);
 }
 
 int crl_page_loader_add(struct crl_page_loader *l, uint64_t vaddr, uint64_t nr, uint64_t offset,
@@ -449,29 +560,30 @@ int crl_page_loader_add(struct crl_page_loader *l, uint64_t vaddr, uint64_t nr, 
 	int r;
 
 	while (nr) {
-		uint64_t room = (CRL_PAGE_BATCH_BYTES - l->used) / CRL_PAGE_SIZE, chunk;
-		struct iovec *last = l->nr_riov ? &l->riov[l->nr_riov - 1] : NULL;
+		struct batch *b = &l->b[l->cur];
+		uint64_t room = (CRL_PAGE_BATCH_BYTES - b->used) / CRL_PAGE_SIZE, chunk;
+		struct iovec *last = b->nr_riov ? &b->riov[b->nr_riov - 1] : NULL;
 		bool extends = last && (uint64_t)(uintptr_t)last->iov_base + last->iov_len == vaddr;
 
-		if (l->used && (force != l->force || room == 0 || offset != l->src_offset + l->used ||
-				(!extends && l->nr_riov == BATCH_IOVS))) {
+		if (b->used && (force != b->force || room == 0 || offset != b->src_offset + b->used ||
+				(!extends && b->nr_riov == BATCH_IOVS))) {
 			r = loader_flush(l);
 			if (r < 0)
 				return r;
 			continue;
 		}
-		if (!l->used)
-			l->src_offset = offset;
-		l->force = force;
+		if (!b->used)
+			b->src_offset = offset;
+		b->force = force;
 		chunk = MIN(nr, room);
 		if (extends) {
 			last->iov_len += chunk * CRL_PAGE_SIZE;
 		} else {
-			l->riov[l->nr_riov].iov_base = (void *)(uintptr_t)vaddr;
-			l->riov[l->nr_riov].iov_len = chunk * CRL_PAGE_SIZE;
-			l->nr_riov++;
+			b->riov[b->nr_riov].iov_base = (void *)(uintptr_t)vaddr;
+			b->riov[b->nr_riov].iov_len = chunk * CRL_PAGE_SIZE;
+			b->nr_riov++;
 		}
-		l->used += chunk * CRL_PAGE_SIZE;
+		b->used += chunk * CRL_PAGE_SIZE;
 		vaddr += chunk * CRL_PAGE_SIZE;
 		offset += chunk * CRL_PAGE_SIZE;
 		nr -= chunk;
@@ -483,7 +595,11 @@ void crl_page_loader_abort(struct crl_page_loader *l)
 {
 	if (!l)
 		return;
-	munmap(l->buf, CRL_PAGE_BATCH_BYTES);
+	/* No read of ours may land in a buffer that is gone. */
+	for (unsigned k = 0; k < 2; k++)
+		if (l->b[k].reading && l->src->read_wait)
+			l->src->read_wait(l->src, k);
+	munmap(l->b[0].buf, 2 * CRL_PAGE_BATCH_BYTES);
 	free(l);
 }
 
@@ -491,6 +607,11 @@ int crl_page_loader_finish(struct crl_page_loader *l)
 {
 	int r = loader_flush(l);
 
+	/* The last batch started is still to be written. */
+	if (r >= 0)
+		r = write_out(l, l->cur ^ 1);
+	if (r >= 0)
+		r = write_out(l, l->cur);
 	crl_page_loader_abort(l);
 	return r;
 }

@@ -226,6 +226,7 @@ avail=$(df -Pk "$W" | awk 'NR == 2 { print $4 }')
 say "criu-lite bench: dump and restore throughput (binaries from $BUILD, images in $W)"
 say "-- memcpy baseline: 1 GiB copied 5 times by one thread (bench-mem memcpy)"
 MEMCPY=$("$BENCH" memcpy 1024 5) || die "bench-mem memcpy failed"
+MEMCPY_FRESH=$("$BENCH" memcpy-fresh 1024 3) || die "bench-mem memcpy-fresh failed"
 START=$(now_ns)
 
 run_case "1 x 1 GiB private" 1 1024 0
@@ -233,11 +234,13 @@ run_case "8 x 64 MiB private + 64 MiB shared" 8 64 64
 
 say ""
 say "memcpy baseline: $MEMCPY GB/s (1 GiB, 5 copies, one thread)"
+say "memcpy into freshly mapped memory: $MEMCPY_FRESH GB/s (what a restore's page faults cost on this machine)"
 say "Medians of $RUNS runs per case, each on a fresh tree. GB = 10^9 bytes."
 say "GB/s = the victim's memory / wall-clock seconds of the criu-lite command."
 say "image: the image directory's size on disk."
 say "dump: kill mode. restore: 'restore -d', timed until it returns, i.e. once every task has all its"
-say "memory back and has been released. Images on $(df -P "$W" | awk 'NR == 2 { print $1 }') through the page cache (no fsync)."
+say "memory back and has been released. Images on $(df -P "$W" | awk 'NR == 2 { print $1 }'); page images go to and from the"
+say "disk with O_DIRECT where the file system allows it (no page-cache copy), the rest through the page cache (no fsync)."
 say ""
 row case tasks memory "image" "dump s" "dump GB/s" "restore s" "restore GB/s" \
 	"data after restore"

@@ -83,6 +83,11 @@ struct crl_page_source {
 	/* Read len bytes at offset into buf; 0 or -errno. offset and len are
 	 * multiples of the page size and buf is page aligned. */
 	int (*read)(struct crl_page_source *s, uint64_t offset, void *buf, size_t len);
+	/* Optional: start the same read in slot 0 or 1, and wait for it; buf
+	 * must stay until read_wait() returns. A source that cannot read ahead
+	 * may do the whole read in read_start(). */
+	int (*read_start)(struct crl_page_source *s, unsigned slot, uint64_t offset, void *buf, size_t len);
+	int (*read_wait)(struct crl_page_source *s, unsigned slot);
 	void (*free)(struct crl_page_source *s);
 	uint64_t size;
 };
