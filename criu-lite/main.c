@@ -78,6 +78,36 @@ static void usage(FILE *f)
 }
 
 static FILE *log_file;
+static volatile sig_atomic_t interrupted;
+
+static void on_termination(int sig)
+{
+	interrupted = sig;
+}
+
+int crl_interrupted(void)
+{
+	return interrupted;
+}
+
+/* While a tree is frozen or half restored, a termination signal must not
+ * kill criu-lite: it is noted, and the command stops at its next safe
+ * point. */
+static const int termination_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void catch_termination(void)
+{
+	struct sigaction sa = { .sa_handler = on_termination, .sa_flags = SA_RESTART };
+
+	for (size_t i = 0; i < ARRAY_SIZE(termination_signals); i++)
+		sigaction(termination_signals[i], &sa, NULL);
+}
+
+void crl_default_termination(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(termination_signals); i++)
+		signal(termination_signals[i], SIG_DFL);
+}
 
 /* The log sink: -o FILE gets timestamps on every line; standard error gets
  * the lines as they are. */
@@ -209,6 +239,8 @@ int main(int argc, char **argv)
 	}
 	crl_log_setup(log_sink, NULL, o.verbosity);
 
+	if (!strcmp(cmd->name, "dump") || !strcmp(cmd->name, "restore"))
+		catch_termination();
 	if (!strcmp(cmd->name, "dump"))
 		r = cmd_dump(&o);
 	else if (!strcmp(cmd->name, "restore"))

@@ -24,6 +24,15 @@ struct crl_opts {
 	char **args;
 };
 
+/* A termination signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) arrived: dump and
+ * restore check this where they can stop cleanly, and fail then (the tree
+ * left running, or what a restore created killed) instead of dying with a
+ * frozen tree. Returns the signal, or 0. */
+int crl_interrupted(void);
+/* Termination signals act again as they normally do (once the tree is let
+ * go). */
+void crl_default_termination(void);
+
 /* Each command returns 0 on success or a negative errno after logging why;
  * restore without -d returns the exit status to pass on (>= 0) through
  * *ret_status. */

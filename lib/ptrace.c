@@ -17,11 +17,6 @@
 #define NT_X86_XSTATE 0x202
 #endif
 
-/* Kernel-internal restart codes a stopped task may show in ax. */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
 
 int crl_ptrace_wait(pid_t tid, int *status)
 {
@@ -100,6 +95,33 @@ fail:
 	/* Leave nothing traced behind a failure. */
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
 	return r;
+}
+
+int crl_ptrace_park(pid_t tid, struct crl_stop_info *info)
+{
+	int status, r;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 || ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return negative_errno();
+	for (;;) {
+		r = crl_ptrace_wait(tid, &status);
+		if (r < 0)
+			return r;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0; /* the interrupt stop (or a group stop) */
+		if (status >> 16 == 0) {
+			siginfo_t si;
+
+			if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0 && info->nr_stolen < CRL_MAX_STOLEN)
+				info->stolen[info->nr_stolen++] = si;
+		}
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return negative_errno();
+	}
 }
 
 int crl_ptrace_detach(pid_t tid)
@@ -211,24 +233,3 @@ int crl_ptrace_get_rseq(pid_t tid, struct crl_rseq_conf *ret)
 	return 0;
 }
 
-bool crl_regs_fixup_restart(struct user_regs_struct *regs)
-{
-	if ((long)regs->orig_rax < 0)
-		return false;
-	switch ((long)regs->rax) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
-		regs->rax = regs->orig_rax;
-		regs->rip -= 2;
-		break;
-	case -ERESTART_RESTARTBLOCK:
-		regs->rax = SYS_restart_syscall;
-		regs->rip -= 2;
-		break;
-	default:
-		return false;
-	}
-	regs->orig_rax = (unsigned long long)-1;
-	return true;
-}

@@ -86,8 +86,7 @@ static int resume_to_syscall_stop(struct crl_rsys *r)
 	}
 }
 
-static int run(struct crl_rsys *r, long *ret, long nr, const unsigned long a[6],
-	       const struct user_regs_struct *final_regs)
+static int run(struct crl_rsys *r, long *ret, long nr, const unsigned long a[6])
 {
 	struct user_regs_struct regs = r->orig;
 	int err;
@@ -119,8 +118,6 @@ static int run(struct crl_rsys *r, long *ret, long nr, const unsigned long a[6],
 	*ret = (long)regs.rax;
 	log_debug("tid %d: remote syscall %ld(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld", r->tid, nr,
 		  a[0], a[1], a[2], a[3], a[4], a[5], *ret);
-	if (final_regs)
-		return crl_ptrace_set_regs(r->tid, final_regs);
 	return 0;
 }
 
@@ -129,16 +126,9 @@ int crl_rsys_call6(struct crl_rsys *r, long *ret, long nr, unsigned long a1, uns
 {
 	const unsigned long a[6] = { a1, a2, a3, a4, a5, a6 };
 
-	return run(r, ret, nr, a, NULL);
+	return run(r, ret, nr, a);
 }
 
-int crl_rsys_call_last(struct crl_rsys *r, long *ret, long nr, unsigned long a1, unsigned long a2,
-		       const struct user_regs_struct *final_regs)
-{
-	const unsigned long a[6] = { a1, a2 };
-
-	return run(r, ret, nr, a, final_regs);
-}
 
 int crl_rsys_fini(struct crl_rsys *r)
 {
@@ -150,7 +140,9 @@ int crl_rsys_fini(struct crl_rsys *r)
 static int scan_for_syscall(pid_t pid, int memfd, const struct crl_vma *v, uint64_t *ret_ip)
 {
 	unsigned char buf[4096 + 1];
-	uint64_t len = MIN(v->end - v->start, (uint64_t)64 << 10);
+	/* The vDSO is small and has one early; other code is scanned whole,
+	 * up to 64 MiB. */
+	uint64_t len = MIN(v->end - v->start, (uint64_t)64 << 20);
 
 	for (uint64_t off = 0; off < len; off += 4096) {
 		size_t n = MIN(sizeof(buf), len - off);

@@ -126,6 +126,15 @@ static int requeue(struct crl_rsys *r, struct dump_task *t)
 		all[n++] = r->stolen[i];
 	r->nr_stolen = 0;
 	for (unsigned i = 0; i < n; i++) {
+		/* SIGSTOP cannot be blocked: queued now, the next remote call
+		 * would take it again. It is sent once the task is parked;
+		 * meanwhile the task counts as stopped. */
+		if (all[i].si_signo == SIGSTOP) {
+			t->stop_later = t->stop.group_stop = true;
+			continue;
+		}
+		if (all[i].si_signo == SIGKILL)
+			continue; /* it dies anyway */
 		uint64_t addr;
 		long ret;
 
@@ -153,6 +162,7 @@ static int session_begin(struct dump_ctx *ctx, struct dump_task *t, struct crl_r
 	long addr;
 	int err;
 
+	memset(r, 0, sizeof(*r));
 	if (!t->vmas.nr) {
 		err = crl_vmas_read(t->pid, &t->vmas);
 		if (err < 0)
@@ -172,9 +182,13 @@ static int session_begin(struct dump_ctx *ctx, struct dump_task *t, struct crl_r
 	if (!t->regs_saved) {
 		struct crl_rseq_conf conf = { 0 };
 
+		/* The task's own registers, an interrupted syscall's -ERESTART*
+		 * return included: they go back at a parking stop, where the
+		 * kernel makes the restart-or-EINTR decision itself. Only an
+		 * rseq critical section is sent to its abort handler here: the
+		 * remote calls made the kernel forget it. */
 		t->regs = r->orig;
 		t->final_regs = r->orig;
-		crl_regs_fixup_restart(&t->final_regs);
 		if (crl_ptrace_get_rseq(t->pid, &conf) == 0)
 			fixup_rseq(t, &conf);
 		err = crl_ptrace_get_sigmask(t->pid, &t->sigmask);
@@ -199,32 +213,59 @@ static int session_begin(struct dump_ctx *ctx, struct dump_task *t, struct crl_r
 	return 0;
 }
 
+/*
+ * End remote calls: queue back what was taken, unmap the scratch area
+ * (whatever failed before), and park the task with its own registers and
+ * mask, so it is safe to let go at any time from now on.
+ */
 static int session_end(struct dump_task *t, struct crl_rsys *r)
 {
-	long ret;
-	int err = 0;
+	long ret = 0;
+	int err = 0, q;
 
 	if (r->scratch) {
 		err = requeue(r, t);
+		q = crl_rsys_call(r, &ret, SYS_munmap, r->scratch, r->scratch_size);
+		if (q >= 0 && ret < 0)
+			q = log_error_errno(ret, "task %d: cannot unmap the scratch area: %m", t->pid);
 		if (err >= 0)
-			err = crl_rsys_call(r, &ret, SYS_munmap, r->scratch, r->scratch_size);
-		if (err >= 0 && ret < 0)
-			err = log_error_errno(ret, "task %d: cannot unmap the scratch area: %m", t->pid);
+			err = q;
 		r->scratch = 0;
 	}
-	if (crl_ptrace_set_sigmask(t->pid, t->sigmask) == 0)
-		t->sigmask_changed = false;
-	return err;
+	q = dump_task_park(t);
+	return err < 0 ? err : q;
+}
+
+int dump_task_park(struct dump_task *t)
+{
+	struct crl_stop_info info = { 0 };
+	int err;
+
+	if (t->parked || !t->regs_saved)
+		return 0;
+	err = crl_ptrace_park(t->pid, &info);
+	for (unsigned i = 0; i < info.nr_stolen; i++)
+		if (info.stolen[i].si_signo == SIGSTOP)
+			t->stop_later = t->stop.group_stop = true;
+	if (err >= 0)
+		err = crl_ptrace_set_regs(t->pid, &t->final_regs);
+	if (err >= 0)
+		err = crl_ptrace_set_sigmask(t->pid, t->sigmask);
+	if (err < 0)
+		return log_error_errno(err, "task %d: cannot put its own registers back: %m", t->pid);
+	t->sigmask_changed = false;
+	t->parked = true;
+	return 0;
 }
 
 int dump_task_requeue(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct crl_rsys r;
 	int err = session_begin(ctx, t, &r);
+	/* Even a half-begun session ends parked. */
+	int q = session_end(t, &r);
 
-	if (err >= 0)
-		err = session_end(t, &r);
-	return err;
+	return err < 0 ? err : q;
 }
 
 /* One call whose result is returned through a scratch word. */

@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -29,6 +30,8 @@
 #include "crl/kernel.h"
 #include "crl/log.h"
 #include "dump.h"
+
+static void remove_stale_stages(int dirfd);
 
 static int open_image_dir(struct dump_ctx *ctx)
 {
@@ -44,6 +47,7 @@ static int open_image_dir(struct dump_ctx *ctx)
 	if (fstat(ctx->dirfd, &st) == 0 && (st.st_mode & 077) && fchmod(ctx->dirfd, 0700) < 0)
 		return log_error_errno(negative_errno(), "cannot make %s private (mode 0700): %m", dir);
 
+	remove_stale_stages(ctx->dirfd);
 	snprintf(ctx->stage_name, sizeof(ctx->stage_name), ".dump-%d", getpid());
 	if (mkdirat(ctx->dirfd, ctx->stage_name, 0700) < 0)
 		return log_error_errno(negative_errno(), "cannot create %s/%s: %m", dir, ctx->stage_name);
@@ -53,23 +57,57 @@ static int open_image_dir(struct dump_ctx *ctx)
 	return 0;
 }
 
+/* Remove the directory name of dirfd with the files in it. */
+static void remove_dir(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(fd, de->d_name, 0);
+	closedir(d);
+	unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/* Staging directories of dumps whose criu-lite died (killed, a crash). */
+static void remove_stale_stages(int dirfd)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	struct dirent *de;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int pid;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, ".dump-%d", &pid) == 1 && pid != getpid() && kill(pid, 0) < 0 &&
+		    errno == ESRCH) {
+			log_debug("removing %s, left by a dump that did not finish", de->d_name);
+			remove_dir(dirfd, de->d_name);
+		}
+	closedir(d);
+}
+
 /* Remove the staging directory and whatever is in it. */
 static void remove_stage(struct dump_ctx *ctx)
 {
-	DIR *d;
-	struct dirent *de;
-
 	if (ctx->stagefd < 0)
 		return;
-	d = fdopendir(dup(ctx->stagefd));
-	while (d && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(ctx->stagefd, de->d_name, 0);
-	if (d)
-		closedir(d);
 	close(ctx->stagefd);
 	ctx->stagefd = -1;
-	unlinkat(ctx->dirfd, ctx->stage_name, AT_REMOVEDIR);
+	remove_dir(ctx->dirfd, ctx->stage_name);
 }
 
 /*
@@ -191,9 +229,12 @@ int cmd_dump(const struct crl_opts *o)
 		goto out;
 
 	r = dump_freeze_tree(&ctx);
-	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
-		if (!ctx.tasks[i].zombie)
+	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++) {
+		if (crl_interrupted())
+			r = log_error_errno(-EINTR, "interrupted by signal %d", crl_interrupted());
+		else if (!ctx.tasks[i].zombie)
 			r = dump_task(&ctx, &ctx.tasks[i]);
+	}
 	if (r >= 0)
 		r = dump_files_write(&ctx);
 	if (r >= 0)
@@ -204,6 +245,8 @@ int cmd_dump(const struct crl_opts *o)
 		r = write_inventory(&ctx);
 	if (r >= 0)
 		r = dump_check_alive(&ctx);
+	if (r >= 0 && crl_interrupted())
+		r = log_error_errno(-EINTR, "interrupted by signal %d", crl_interrupted());
 	if (r >= 0)
 		r = commit_images(&ctx);
 	if (r < 0) {

@@ -50,6 +50,8 @@ struct dump_task {
 	struct user_regs_struct final_regs; /* restarts and rseq aborts applied */
 	uint64_t sigmask;            /* blocked signals as seized */
 	bool sigmask_changed;        /* we blocked everything during remote calls */
+	bool parked;                 /* back in an interrupt stop with its own registers */
+	bool stop_later;             /* a SIGSTOP was taken from it: send it when letting go */
 	bool exited;                 /* it died during the dump */
 	bool zombie;                 /* it had exited already: only its pstree entry */
 
@@ -90,6 +92,9 @@ int dump_task_check(struct dump_ctx *ctx, struct dump_task *t);
 int dump_task_core(struct dump_ctx *ctx, struct dump_task *t);
 /* Queue again the signals the freeze took out of t's queue. */
 int dump_task_requeue(struct dump_ctx *ctx, struct dump_task *t);
+/* After remote calls: park t with its own registers and mask (see
+ * crl_ptrace_park), safe to detach from then on. */
+int dump_task_park(struct dump_task *t);
 
 /* mm.c */
 int dump_task_vmas(struct dump_ctx *ctx, struct dump_task *t);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "pstree.pb-c.h"
@@ -256,13 +257,17 @@ void dump_resume_tree(struct dump_ctx *ctx)
 					 "queued again",
 					 t->pid, t->stop.nr_stolen);
 		}
-		/* The remote calls left the task at a syscall stop, where the
-		 * kernel would not restart an interrupted syscall: the final
-		 * registers carry that restart already. */
-		if (t->regs_saved && crl_ptrace_set_regs(t->pid, &t->final_regs) < 0)
-			log_warn("task %d: cannot put its registers back: %m", t->pid);
-		if (t->sigmask_changed && crl_ptrace_set_sigmask(t->pid, t->sigmask) < 0)
-			log_warn("task %d: cannot put its signal mask back: %m", t->pid);
+		/* Remote calls left it parked with its own registers; if one
+		 * failed half-way, park it now. */
+		if (dump_task_park(t) < 0) {
+			if (t->regs_saved && crl_ptrace_set_regs(t->pid, &t->final_regs) < 0)
+				log_warn("task %d: cannot put its registers back: %m", t->pid);
+			if (t->sigmask_changed && crl_ptrace_set_sigmask(t->pid, t->sigmask) < 0)
+				log_warn("task %d: cannot put its signal mask back: %m", t->pid);
+		}
+		/* A SIGSTOP taken from it is delivered now. */
+		if (t->stop_later)
+			syscall(SYS_tgkill, t->pid, t->pid, SIGSTOP);
 		r = crl_ptrace_detach(t->pid);
 		if (r < 0 && r != -ESRCH)
 			log_warn("task %d: cannot detach: %m", t->pid);

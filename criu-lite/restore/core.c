@@ -413,27 +413,37 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 }
 
 /*
- * The last remote call unmaps the bootstrap area it runs from; the task is
- * left at that call's syscall-exit stop with its own registers, FPU state
- * and signal mask, ready to be let go.
+ * The last remote call unmaps the bootstrap area it runs from. The task is
+ * then parked (crl_ptrace_park: stopped on its way back to user mode, before
+ * it runs anything) and given its own registers, FPU state and signal mask
+ * there: an interrupted syscall's -ERESTART* return is restarted or failed
+ * with EINTR by the kernel, according to the signals it then delivers.
  */
 int rst_task_finish(struct rst_ctx *ctx, struct rst_task *t)
 {
 	const CoreEntry *c = t->core;
 	struct user_regs_struct regs;
+	struct crl_stop_info info = { 0 };
 	long ret;
 	int r;
 
 	crl_regs_from_image(c->regs, &regs);
-	/* The dump turned interrupted syscalls into restarts already; make
-	 * sure the kernel does not adjust them once more. */
-	crl_regs_fixup_restart(&regs);
-	regs.orig_rax = (unsigned long long)-1;
-	r = crl_rsys_call_last(&t->rsys, &ret, SYS_munmap, t->boot, RST_BOOT_SIZE, &regs);
+	r = crl_rsys_call(&t->rsys, &ret, SYS_munmap, t->boot, RST_BOOT_SIZE);
 	if (r < 0)
-		return log_error_errno(r, "task %d: cannot set its registers: %m", t->pid);
+		return log_error_errno(r, "task %d: cannot unmap the bootstrap area: %m", t->pid);
 	if (ret < 0)
 		return log_error_errno(ret, "task %d: cannot unmap the bootstrap area: %m", t->pid);
+	r = crl_ptrace_park(t->pid, &info);
+	if (r >= 0)
+		r = crl_ptrace_set_regs(t->pid, &regs);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot set its registers: %m", t->pid);
+	/* A SIGSTOP sent to it meanwhile (nothing else gets through the
+	 * blocked mask) is delivered when it is let go. */
+	for (unsigned i = 0; i < info.nr_stolen; i++)
+		t->stop_later |= info.stolen[i].si_signo == SIGSTOP;
+	for (unsigned i = 0; i < t->rsys.nr_stolen; i++)
+		t->stop_later |= t->rsys.stolen[i].si_signo == SIGSTOP;
 	if (c->has_xsave)
 		r = crl_ptrace_set_xstate(t->pid, c->xsave.data, c->xsave.len);
 	else if (c->has_fpregs)

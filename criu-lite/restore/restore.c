@@ -55,8 +55,9 @@ static void release_tree(struct rst_ctx *ctx)
 
 		if (!t->seized)
 			continue; /* a zombie */
-		/* A task dumped while stopped by job control stops again. */
-		if (t->pstree->state == TASK_STATE__TASK_STOPPED)
+		/* A task dumped while stopped by job control stops again, as
+		 * does one that was sent SIGSTOP while it was rebuilt. */
+		if (t->pstree->state == TASK_STATE__TASK_STOPPED || t->stop_later)
 			kill(t->pid, SIGSTOP);
 		if (crl_ptrace_detach(t->pid) < 0)
 			log_warn("task %d: cannot detach: %m", t->pid);
@@ -112,6 +113,10 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++) {
 		if (rst_zombie(&ctx.tasks[i]))
 			continue;
+		if (crl_interrupted()) {
+			r = log_error_errno(-EINTR, "interrupted by signal %d", crl_interrupted());
+			break;
+		}
 		r = rst_task_mm(&ctx, &ctx.tasks[i]);
 		if (r >= 0)
 			r = rst_task_env(&ctx, &ctx.tasks[i]);
@@ -126,6 +131,8 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx.tasks[i]))
 			r = rst_task_finish(&ctx, &ctx.tasks[i]);
+	if (r >= 0 && crl_interrupted())
+		r = log_error_errno(-EINTR, "interrupted by signal %d", crl_interrupted());
 	if (r >= 0 && o->pidfile)
 		r = write_pidfile(o->pidfile, ctx.tasks[0].pid);
 	if (r < 0) {
@@ -139,6 +146,7 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	}
 
 	release_tree(&ctx);
+	crl_default_termination();
 	/* Orphans of the restored tree go to init again, as they would
 	 * have before the dump. */
 	prctl(PR_SET_CHILD_SUBREAPER, 0);

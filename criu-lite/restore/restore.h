@@ -56,6 +56,7 @@ struct rst_task {
 	/* Runtime. */
 	bool created;            /* exists (a stub, or the restored task) */
 	bool seized;
+	bool stop_later;         /* a SIGSTOP came while it was rebuilt */
 	struct crl_rsys rsys;
 	uint64_t boot;           /* bootstrap area: a syscall instruction + scratch */
 	int memfd;               /* /proc/PID/mem, for writes into read-only memory */

@@ -1,7 +1,6 @@
 /*
  * Unit tests of the small helpers: number parsing, array growth, reading
- * whole files (lib/util.c), and turning interrupted system calls into
- * restarts (crl_regs_fixup_restart, lib/ptrace.c).
+ * whole files (lib/util.c).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -213,72 +212,6 @@ static void test_read_file_proc(void **state)
 	free(buf);
 }
 
-/* --- crl_regs_fixup_restart --------------------------------------------------- */
-
-static struct user_regs_struct frozen_in_syscall(long ret)
-{
-	struct user_regs_struct r;
-
-	memset(&r, 0, sizeof(r));
-	r.orig_rax = SYS_read;
-	r.rax = (unsigned long long)ret;
-	r.rip = 0x401002; /* just after the syscall instruction */
-	r.rdi = 3;
-	return r;
-}
-
-/* -ERESTARTSYS, -ERESTARTNOINTR and -ERESTARTNOHAND: the call is made
- * again (rax = orig_rax, rip back over the 2-byte syscall instruction),
- * and orig_rax = -1 so the kernel does not adjust it once more. */
-static void test_fixup_restart(void **state)
-{
-	static const long codes[] = { -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND };
-
-	for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
-		struct user_regs_struct r = frozen_in_syscall(codes[i]);
-
-		assert_true(crl_regs_fixup_restart(&r));
-		assert_int_equal(r.rax, SYS_read);
-		assert_int_equal(r.rip, 0x401000);
-		assert_int_equal((long long)r.orig_rax, -1);
-		assert_int_equal(r.rdi, 3);
-	}
-}
-
-/* -ERESTART_RESTARTBLOCK: the task goes through restart_syscall. */
-static void test_fixup_restart_block(void **state)
-{
-	struct user_regs_struct r = frozen_in_syscall(-ERESTART_RESTARTBLOCK);
-
-	r.orig_rax = SYS_nanosleep;
-	assert_true(crl_regs_fixup_restart(&r));
-	assert_int_equal(r.rax, SYS_restart_syscall);
-	assert_int_equal(r.rip, 0x401000);
-	assert_int_equal((long long)r.orig_rax, -1);
-}
-
-/* A normal return, a real error (-EINTR), the unrelated -515, and a task
- * not in a syscall (orig_rax = -1) are left exactly as they are. */
-static void test_fixup_restart_untouched(void **state)
-{
-	static const long rets[] = { 0, 5, -EINTR, -EAGAIN, -515, -517, -ERESTARTSYS + 1000 };
-
-	for (size_t i = 0; i < ARRAY_SIZE(rets); i++) {
-		struct user_regs_struct r = frozen_in_syscall(rets[i]), copy = r;
-
-		assert_false(crl_regs_fixup_restart(&r));
-		assert_memory_equal(&r, &copy, sizeof(r));
-	}
-	{
-		struct user_regs_struct r = frozen_in_syscall(-ERESTARTSYS), copy;
-
-		r.orig_rax = (unsigned long long)-1;
-		copy = r;
-		assert_false(crl_regs_fixup_restart(&r));
-		assert_memory_equal(&r, &copy, sizeof(r));
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,9 +220,6 @@ int main(void)
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_read_file_proc),
-		cmocka_unit_test(test_fixup_restart),
-		cmocka_unit_test(test_fixup_restart_block),
-		cmocka_unit_test(test_fixup_restart_untouched),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, group_setup, group_teardown);

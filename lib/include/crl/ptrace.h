@@ -37,6 +37,20 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 /* waitpid(tid, __WALL) retrying on EINTR. Returns 0 or -errno. */
 int crl_ptrace_wait(pid_t tid, int *status);
 
+/*
+ * Park a traced thread that sits in a syscall stop (after remote calls) in
+ * an interrupt stop instead: PTRACE_INTERRUPT, then resume it; the stop
+ * comes on its way back to user mode, before it runs any instruction of its
+ * own, inside the kernel's signal handling. That is where registers belong
+ * that hold an interrupted syscall (ax = -ERESTART*, orig_ax = its number):
+ * once detached, the kernel delivers pending signals and restarts or fails
+ * the syscall exactly as it would have. A parked thread can be detached at
+ * any time (by criu-lite's death too) without running anything of ours.
+ * Signals met on the way (only SIGSTOP and SIGKILL, if all are blocked) are
+ * suppressed and added to info. Returns 0, or -ESRCH if the thread died.
+ */
+int crl_ptrace_park(pid_t tid, struct crl_stop_info *info);
+
 /* Resume one thread and forget it: PTRACE_DETACH. */
 int crl_ptrace_detach(pid_t tid);
 
@@ -68,11 +82,5 @@ struct crl_rseq_conf {
 /* rseq registration of tid; ptr == 0 when it has none. */
 int crl_ptrace_get_rseq(pid_t tid, struct crl_rseq_conf *ret);
 
-/* An interrupted system call leaves ax = -ERESTART*; turn it into the
- * restart the kernel would have made had the task returned to user mode
- * normally (ax = orig_ax or restart_syscall, ip back over the syscall
- * instruction) and set orig_ax = -1 so nothing adjusts it again. Returns
- * true when it changed regs. */
-bool crl_regs_fixup_restart(struct user_regs_struct *regs);
 
 #endif

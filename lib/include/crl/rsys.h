@@ -14,7 +14,8 @@
  * The thread must have been seized with PTRACE_O_TRACESYSGOOD. Signals that
  * arrive while a call runs are suppressed and kept (see stolen[]) so the
  * caller can queue them again; block them (crl_ptrace_set_sigmask) to avoid
- * that entirely.
+ * that for all but SIGSTOP and SIGKILL. After the last call, park the thread
+ * (crl_ptrace_park) before giving it its own registers back.
  *
  * Data for a call goes into a scratch area in the task (set with
  * crl_rsys_set_scratch) through crl_rsys_put(); it is a bump allocator reset
@@ -58,14 +59,6 @@ int crl_rsys_call6(struct crl_rsys *r, long *ret, long nr, unsigned long a1, uns
 #define crl_rsys_call_(r, ret, nr, a1, a2, a3, a4, a5, a6, ...)                                       \
 	crl_rsys_call6(r, ret, nr, (unsigned long)(a1), (unsigned long)(a2), (unsigned long)(a3),     \
 		       (unsigned long)(a4), (unsigned long)(a5), (unsigned long)(a6))
-
-/*
- * Like crl_rsys_call6() but leaves the thread at the syscall-exit stop with
- * regs installed instead of the template: the last call of a restore, which
- * unmaps the code it runs from, then hands the thread its own registers.
- */
-int crl_rsys_call_last(struct crl_rsys *r, long *ret, long nr, unsigned long a1, unsigned long a2,
-		       const struct user_regs_struct *final_regs);
 
 /* Put the original registers back. */
 int crl_rsys_fini(struct crl_rsys *r);
