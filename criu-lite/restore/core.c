@@ -195,7 +195,7 @@ static int chdir_cwd(struct rst_ctx *ctx, struct rst_task *t)
 	return r;
 }
 
-static bool creds_are_ours(const CredsEntry *c)
+static bool ids_are_ours(const CredsEntry *c)
 {
 	gid_t groups[64];
 	int n = getgroups(ARRAY_SIZE(groups), groups);
@@ -213,78 +213,85 @@ static bool creds_are_ours(const CredsEntry *c)
 	return true;
 }
 
+static int set_caps(struct rst_task *t, uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)eff, (uint32_t)prm, (uint32_t)inh },
+		{ eff >> 32, prm >> 32, inh >> 32 },
+	};
+	uint64_t hdr_addr, data_addr;
+	int r;
+
+	crl_rsys_scratch_reset(&t->rsys);
+	r = rst_put(t, &hdr, sizeof(hdr), &hdr_addr);
+	if (r >= 0)
+		r = rst_put(t, data, sizeof(data), &data_addr);
+	if (r >= 0)
+		r = RCALL(t, NULL, "capset", SYS_capset, hdr_addr, data_addr);
+	return r;
+}
+
 /*
- * Credentials, when they are not criu-lite's own: bounding set, groups,
- * gids, uids (keeping capabilities across the uid change), then the
- * capability sets and securebits. Runs after every step that needs
- * privileges.
+ * Credentials. The stub has criu-lite's (root, every capability), and the
+ * order matters, each step needing what the next one takes away:
+ *   1. the bounding set (dropping needs CAP_SETPCAP);
+ *   2. groups, gids and uids, capabilities kept across the uid change
+ *      (PR_SET_KEEPCAPS), then every permitted one made effective again;
+ *   3. the securebits (needs CAP_SETPCAP in the effective set; its lock bits
+ *      may then forbid touching KEEP_CAPS, so it comes after step 2);
+ *   4. the capability sets, then the ambient ones;
+ *   5. no_new_privs.
+ * It runs after every other step that needs privileges.
  */
 static int restore_creds(struct rst_task *t)
 {
 	const CredsEntry *c = t->core->creds;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	uint64_t addr;
-	long ret;
-	int r;
+	struct __user_cap_data_struct mine[2];
+	uint64_t prm, addr = 0;
+	int r = 0;
 
-	if (creds_are_ours(c) && c->cap_eff == c->cap_prm)
-		goto caps;
-
-	for (int cap = 0; cap < 64; cap++)
-		if (!(c->cap_bnd & (1ULL << cap)) && prctl(PR_CAPBSET_READ, cap) == 1) {
-			r = RCALL(t, &ret, "dropping a capability from the bounding set", SYS_prctl,
+	/* The stub's permitted set is criu-lite's. */
+	if (syscall(SYS_capget, &hdr, mine) < 0)
+		return log_error_errno(negative_errno(), "capget: %m");
+	prm = mine[0].permitted | (uint64_t)mine[1].permitted << 32;
+	for (int cap = 0; cap < 64 && r >= 0; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap) != 1)
+			continue; /* criu-lite does not have it either */
+		if (!(c->cap_bnd & (1ULL << cap)))
+			r = RCALL(t, NULL, "dropping a capability from the bounding set", SYS_prctl,
 				  PR_CAPBSET_DROP, cap);
-			if (r < 0)
-				return r;
-		}
-	r = RCALL(t, &ret, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, c->securebits | 0x10 /* KEEP_CAPS */);
-	if (r < 0)
-		return r;
-	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, c->groups, c->n_groups * sizeof(uint32_t) + 1, &addr);
-	if (r >= 0)
-		r = RCALL(t, &ret, "setgroups", SYS_setgroups, c->n_groups, addr);
-	if (r >= 0)
-		r = RCALL(t, &ret, "setresgid", SYS_setresgid, c->gid, c->egid, c->sgid);
-	if (r >= 0)
-		r = crl_rsys_call(&t->rsys, &ret, SYS_setfsgid, c->fsgid);
-	if (r >= 0)
-		r = RCALL(t, &ret, "setresuid", SYS_setresuid, c->uid, c->euid, c->suid);
-	if (r >= 0)
-		r = crl_rsys_call(&t->rsys, &ret, SYS_setfsuid, c->fsuid);
-	if (r < 0)
-		return r;
-caps:
-	data[0].effective = (uint32_t)c->cap_eff;
-	data[1].effective = c->cap_eff >> 32;
-	data[0].permitted = (uint32_t)c->cap_prm;
-	data[1].permitted = c->cap_prm >> 32;
-	data[0].inheritable = (uint32_t)c->cap_inh;
-	data[1].inheritable = c->cap_inh >> 32;
-	crl_rsys_scratch_reset(&t->rsys);
-	{
-		uint64_t hdr_addr, data_addr;
-
-		r = rst_put(t, &hdr, sizeof(hdr), &hdr_addr);
-		if (r >= 0)
-			r = rst_put(t, data, sizeof(data), &data_addr);
-		if (r >= 0)
-			r = RCALL(t, &ret, "capset", SYS_capset, hdr_addr, data_addr);
-		if (r < 0)
-			return r;
 	}
-	for (int cap = 0; cap < 64; cap++)
-		if (c->cap_amb & (1ULL << cap)) {
-			r = RCALL(t, &ret, "raising an ambient capability", SYS_prctl, PR_CAP_AMBIENT,
+	if (r >= 0 && !ids_are_ours(c)) {
+		r = RCALL(t, NULL, "PR_SET_KEEPCAPS", SYS_prctl, PR_SET_KEEPCAPS, 1);
+		crl_rsys_scratch_reset(&t->rsys);
+		if (r >= 0 && c->n_groups)
+			r = rst_put(t, c->groups, c->n_groups * sizeof(uint32_t), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "setgroups", SYS_setgroups, c->n_groups, addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "setresgid", SYS_setresgid, c->gid, c->egid, c->sgid);
+		if (r >= 0)
+			r = RCALL(t, NULL, "setfsgid", SYS_setfsgid, c->fsgid);
+		if (r >= 0)
+			r = RCALL(t, NULL, "setresuid", SYS_setresuid, c->uid, c->euid, c->suid);
+		if (r >= 0)
+			r = RCALL(t, NULL, "setfsuid", SYS_setfsuid, c->fsuid);
+		/* The uid change emptied the effective set. */
+		if (r >= 0)
+			r = set_caps(t, prm, prm, 0);
+	}
+	if (r >= 0)
+		r = RCALL(t, NULL, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, c->securebits);
+	if (r >= 0)
+		r = set_caps(t, c->cap_eff, c->cap_prm, c->cap_inh);
+	for (int cap = 0; cap < 64 && r >= 0; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			r = RCALL(t, NULL, "raising an ambient capability", SYS_prctl, PR_CAP_AMBIENT,
 				  PR_CAP_AMBIENT_RAISE, cap, 0, 0);
-			if (r < 0)
-				return r;
-		}
-	/* KEEP_CAPS back to what it was; needs no privilege. */
-	r = RCALL(t, &ret, "PR_SET_KEEPCAPS", SYS_prctl, PR_SET_KEEPCAPS, !!(c->securebits & 0x10));
 	if (r >= 0 && c->no_new_privs)
-		r = RCALL(t, &ret, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		r = RCALL(t, NULL, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	return r;
 }
 
