@@ -167,7 +167,7 @@ static int child_start_seized(struct child *c, char *why, size_t len)
 	r = child_start(NULL, c);
 	if (r < 0)
 		return fail(why, len, r, "cannot fork a child: %m");
-	r = crl_ptrace_seize(c->pid, PTRACE_O_TRACESYSGOOD, &info);
+	r = crl_ptrace_seize(c->pid, PTRACE_O_TRACESYSGOOD, &info, 5000);
 	if (r < 0)
 		return fail(why, len, r, "PTRACE_SEIZE + PTRACE_INTERRUPT of child %d: %m", c->pid);
 	return 0;

@@ -239,8 +239,17 @@ int main(int argc, char **argv)
 	}
 	crl_log_setup(log_sink, NULL, o.verbosity);
 
-	if (!strcmp(cmd->name, "dump") || !strcmp(cmd->name, "restore"))
+	if (!strcmp(cmd->name, "dump") || !strcmp(cmd->name, "restore")) {
+		/* A few fds per task (images, /proc files): a tree of hundreds
+		 * of tasks needs more than the usual soft limit. */
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &nofile);
+		}
 		catch_termination();
+	}
 	if (!strcmp(cmd->name, "dump"))
 		r = cmd_dump(&o);
 	else if (!strcmp(cmd->name, "restore"))

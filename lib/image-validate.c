@@ -308,6 +308,10 @@ int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len)
 		CHECK(total <= e->size, "pipe %u: %llu bytes of packets in a %u-byte pipe", e->id,
 		      (unsigned long long)total, e->size);
 		CHECK(!e->n_packet || e->packets, "pipe %u: packets in a pipe not in packet mode", e->id);
+		for (size_t i = 0; i < e->n_packet; i++)
+			CHECK(e->packet[i].len > 0 && e->packet[i].len <= CRL_PAGE_SIZE,
+			      "pipe %u: packet %zu of %zu bytes (a packet is 1 to 4096)", e->id, i,
+			      e->packet[i].len);
 	}
 	return 0;
 }
@@ -325,8 +329,9 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_peer_name || e->peer_name.len <= 108, "socket %u: peer name of %zu bytes", e->id,
 	      e->peer_name.len);
 	CHECK(e->shutdown <= 3, "socket %u: shutdown %u", e->id, e->shutdown);
-	CHECK(!e->peer_outside || (e->has_peer_name && e->peer_name.len > 0 && !e->peer_id),
-	      "socket %u: connected outside the tree without a name to reach", e->id);
+	CHECK(!e->peer_outside || (e->has_peer_name && e->peer_name.len > 0 && !e->peer_id &&
+				   e->type == SOCK_DGRAM),
+	      "socket %u: connected outside the tree, not a datagram socket with a name to reach", e->id);
 	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
 	return 0;
 }

@@ -24,26 +24,37 @@
 
 static const struct crl_img_kind_desc kinds[CRL_IMG_NR_KINDS] = {
 	[CRL_IMG_INVENTORY] = { "inventory", "inventory.img", MAGIC(0x01), &inventory_entry__descriptor,
-				crl_validate_inventory },
+				crl_validate_inventory, 64 << 10 },
 	[CRL_IMG_PSTREE] = { "pstree", "pstree.img", MAGIC(0x02), &pstree_entry__descriptor,
-			     crl_validate_pstree },
-	[CRL_IMG_CORE] = { "core", "core-%u.img", MAGIC(0x03), &core_entry__descriptor, crl_validate_core },
-	[CRL_IMG_MM] = { "mm", "mm-%u.img", MAGIC(0x04), &mm_entry__descriptor, crl_validate_mm },
+			     crl_validate_pstree, 1 << 20 },
+	[CRL_IMG_CORE] = { "core", "core-%u.img", MAGIC(0x03), &core_entry__descriptor, crl_validate_core,
+			   2 << 20 },
+	/* vm.max_map_count allows 65530 VMAs: about 8 MiB at most. */
+	[CRL_IMG_MM] = { "mm", "mm-%u.img", MAGIC(0x04), &mm_entry__descriptor, crl_validate_mm, 16 << 20 },
 	[CRL_IMG_PAGEMAP] = { "pagemap", "pagemap-%u.img", MAGIC(0x05), &pagemap_entry__descriptor,
-			      crl_validate_pagemap },
-	[CRL_IMG_PAGES] = { "pages", "pages-%u.img", MAGIC(0x06), NULL, NULL },
-	[CRL_IMG_FILES] = { "files", "files.img", MAGIC(0x07), &file_entry__descriptor, crl_validate_file },
-	[CRL_IMG_SHMEM] = { "shmem", "shmem.img", MAGIC(0x08), &shmem_entry__descriptor, crl_validate_shmem },
+			      crl_validate_pagemap, 256 },
+	[CRL_IMG_PAGES] = { "pages", "pages-%u.img", MAGIC(0x06), NULL, NULL, 0 },
+	[CRL_IMG_FILES] = { "files", "files.img", MAGIC(0x07), &file_entry__descriptor, crl_validate_file,
+			    16 << 10 },
+	[CRL_IMG_SHMEM] = { "shmem", "shmem.img", MAGIC(0x08), &shmem_entry__descriptor, crl_validate_shmem,
+			    4 << 20 },
 	[CRL_IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", MAGIC(0x09),
-				    &pagemap_entry__descriptor, crl_validate_pagemap },
-	[CRL_IMG_SHMEM_PAGES] = { "shmem-pages", "shmem-pages-%u.img", MAGIC(0x0a), NULL, NULL },
+				    &pagemap_entry__descriptor, crl_validate_pagemap, 256 },
+	[CRL_IMG_SHMEM_PAGES] = { "shmem-pages", "shmem-pages-%u.img", MAGIC(0x0a), NULL, NULL, 0 },
 	[CRL_IMG_FILEDESC] = { "filedesc", "filedesc.img", MAGIC(0x0b), &file_desc_entry__descriptor,
-			       crl_validate_filedesc },
-	[CRL_IMG_FDINFO] = { "fdinfo", "fdinfo-%u.img", MAGIC(0x0c), &fd_entry__descriptor, crl_validate_fd },
-	[CRL_IMG_PIPES] = { "pipes", "pipes.img", MAGIC(0x0d), &pipe_entry__descriptor, crl_validate_pipe },
+			       crl_validate_filedesc, 16 << 10 },
+	[CRL_IMG_FDINFO] = { "fdinfo", "fdinfo-%u.img", MAGIC(0x0c), &fd_entry__descriptor, crl_validate_fd,
+			     256 },
+	/* Pipe data and socket queues: what the kernel holds for them. */
+	[CRL_IMG_PIPES] = { "pipes", "pipes.img", MAGIC(0x0d), &pipe_entry__descriptor, crl_validate_pipe, 0 },
 	[CRL_IMG_UNIXSK] = { "unixsk", "unixsk.img", MAGIC(0x0e), &unix_sk_entry__descriptor,
-			     crl_validate_unixsk },
+			     crl_validate_unixsk, 0 },
 };
+
+static uint32_t max_record(enum crl_img_kind kind)
+{
+	return kinds[kind].max_record ? kinds[kind].max_record : CRL_IMG_MAX_RECORD;
+}
 
 struct crl_img {
 	FILE *f;
@@ -251,9 +262,9 @@ int crl_img_write(struct crl_img *img, const ProtobufCMessage *msg)
 	if (img->mode != CRL_IMG_WRITE || msg->descriptor != kinds[img->kind].desc)
 		return -EINVAL;
 	len = protobuf_c_message_get_packed_size(msg);
-	if (len > CRL_IMG_MAX_RECORD)
-		return img_fail(img, -EFBIG, "record %u: %zu bytes, over the %u limit", img->nr_records,
-				len, CRL_IMG_MAX_RECORD);
+	if (len > max_record(img->kind))
+		return img_fail(img, -EFBIG, "record %u: %zu bytes, over the %u limit of a %s image",
+				img->nr_records, len, max_record(img->kind), kinds[img->kind].name);
 	if (len > sizeof(stackbuf)) {
 		buf = malloc(len);
 		if (!buf)
@@ -291,9 +302,9 @@ int crl_img_read(struct crl_img *img, ProtobufCMessage **ret)
 				(unsigned long long)img->offset);
 	/* Bound the length before allocating anything: against the format's
 	 * limit and against what is left in the file. */
-	if (hdr[0] > CRL_IMG_MAX_RECORD)
-		return img_fail(img, -EFBIG, "record %u: length %u exceeds the %u limit", idx, hdr[0],
-				CRL_IMG_MAX_RECORD);
+	if (hdr[0] > max_record(img->kind))
+		return img_fail(img, -EFBIG, "record %u: length %u exceeds the %u limit of a %s image", idx,
+				hdr[0], max_record(img->kind), k->name);
 	if (img->size != UINT64_MAX && hdr[0] > img->size - img->offset - sizeof(hdr))
 		return img_fail(img, -EBADMSG, "record %u: truncated (%u bytes announced, %llu left)", idx,
 				hdr[0], (unsigned long long)(img->size - img->offset - sizeof(hdr)));

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -95,6 +96,71 @@ bool crl_pme_wanted(uint64_t pme, bool file_backed, const struct crl_zero_pfns *
 	if (file_backed && (pme & PM_FILE))
 		return false;
 	return !crl_pfn_is_zero(z, pme);
+}
+
+/* PAGEMAP_SCAN (Linux 6.7); the installed headers predate it. */
+struct crl_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct crl_page_region {
+	uint64_t start, end, categories;
+};
+#define CRL_PAGEMAP_SCAN _IOWR('f', 16, struct crl_pm_scan_arg)
+#define PAGE_IS_FILE (1ULL << 2)
+#define PAGE_IS_PRESENT (1ULL << 3)
+#define PAGE_IS_SWAPPED (1ULL << 4)
+#define PAGE_IS_PFNZERO (1ULL << 5)
+#define PAGE_IS_GUARD (1ULL << 8)
+
+int crl_pagemap_scan(int pagemap_fd, uint64_t start, uint64_t end, bool file_backed,
+		     int (*fn)(void *arg, uint64_t start, uint64_t nr), void *arg, bool *ret_guard)
+{
+	struct crl_page_region v[256];
+	/* Present or swapped, not a zero page (small or huge), and in a
+	 * private file mapping not the page cache's own page. */
+	struct crl_pm_scan_arg q = {
+		.size = sizeof(q),
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_mask = PAGE_IS_PFNZERO | (file_backed ? PAGE_IS_FILE : 0),
+		.category_inverted = PAGE_IS_PFNZERO | (file_backed ? PAGE_IS_FILE : 0),
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.vec = (uintptr_t)v,
+		.vec_len = ARRAY_SIZE(v),
+	};
+	uint64_t at = start;
+	int r;
+
+	while (at < end) {
+		long n;
+
+		q.start = at;
+		q.end = end;
+		n = ioctl(pagemap_fd, CRL_PAGEMAP_SCAN, &q);
+		if (n < 0)
+			return negative_errno();
+		for (long i = 0; i < n; i++) {
+			r = fn(arg, v[i].start, (v[i].end - v[i].start) / CRL_PAGE_SIZE);
+			if (r < 0)
+				return r;
+		}
+		if (q.walk_end <= at)
+			return -EIO;
+		at = q.walk_end;
+	}
+	/* Guard regions (MADV_GUARD_INSTALL): a kernel without that category
+	 * refuses the mask, and has none. */
+	*ret_guard = false;
+	{
+		struct crl_pm_scan_arg g = {
+			.size = sizeof(g), .start = start, .end = end,
+			.category_anyof_mask = PAGE_IS_GUARD, .return_mask = PAGE_IS_GUARD,
+			.vec = (uintptr_t)v, .vec_len = 1,
+		};
+
+		*ret_guard = ioctl(pagemap_fd, CRL_PAGEMAP_SCAN, &g) > 0;
+	}
+	return 0;
 }
 
 /* --- writer ------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "crl/log.h"
 #include "crl/ptrace.h"
@@ -31,7 +32,26 @@ int crl_ptrace_wait(pid_t tid, int *status)
 	}
 }
 
-int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info)
+/* Wait for tid for at most timeout_ms: 0, -ETIMEDOUT or -errno. */
+static int wait_bounded(pid_t tid, int *status, unsigned timeout_ms)
+{
+	uint64_t deadline = crl_now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		struct timespec ts = { 0, 1000000 };
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return negative_errno();
+		if (crl_now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+}
+
+int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info, unsigned timeout_ms)
 {
 	int status, r;
 
@@ -44,7 +64,9 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 		return r;
 	}
 	for (;;) {
-		r = crl_ptrace_wait(tid, &status);
+		r = wait_bounded(tid, &status, timeout_ms);
+		if (r == -ETIMEDOUT)
+			return r; /* not stopped: PTRACE_DETACH needs a stop */
 		if (r < 0)
 			goto fail;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -92,8 +114,12 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 		}
 	}
 fail:
-	/* Leave nothing traced behind a failure. */
+	/* Leave nothing traced behind a failure, and give back what was
+	 * taken. */
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	for (unsigned i = 0; i < info->nr_stolen; i++)
+		syscall(SYS_tgkill, tid, tid, info->stolen[i].si_signo);
+	info->nr_stolen = 0;
 	return r;
 }
 

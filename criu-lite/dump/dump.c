@@ -38,14 +38,16 @@ static int open_image_dir(struct dump_ctx *ctx)
 	const char *dir = ctx->opts->dir;
 	struct stat st;
 
+	/* Images hold the memory of the tree: a directory made here is 0700,
+	 * every image 0600. An existing directory is not changed (it may be
+	 * shared); its mode is only warned about. */
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return log_error_errno(negative_errno(), "cannot create the image directory %s: %m", dir);
 	ctx->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->dirfd < 0)
 		return log_error_errno(negative_errno(), "cannot open the image directory %s: %m", dir);
-	/* Images hold the memory of the tree: keep them private. */
-	if (fstat(ctx->dirfd, &st) == 0 && (st.st_mode & 077) && fchmod(ctx->dirfd, 0700) < 0)
-		return log_error_errno(negative_errno(), "cannot make %s private (mode 0700): %m", dir);
+	if (fstat(ctx->dirfd, &st) == 0 && (st.st_mode & 077))
+		log_warn("%s is open to others (mode %o); the images in it are 0600", dir, st.st_mode & 07777);
 
 	remove_stale_stages(ctx->dirfd);
 	snprintf(ctx->stage_name, sizeof(ctx->stage_name), ".dump-%d", getpid());
@@ -92,8 +94,8 @@ static void remove_stale_stages(int dirfd)
 		return;
 	}
 	while ((de = readdir(d)))
-		if (sscanf(de->d_name, ".dump-%d", &pid) == 1 && pid != getpid() && kill(pid, 0) < 0 &&
-		    errno == ESRCH) {
+		if ((sscanf(de->d_name, ".dump-%d", &pid) == 1 || sscanf(de->d_name, ".old-%d", &pid) == 1) &&
+		    pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
 			log_debug("removing %s, left by a dump that did not finish", de->d_name);
 			remove_dir(dirfd, de->d_name);
 		}
@@ -110,43 +112,70 @@ static void remove_stage(struct dump_ctx *ctx)
 	remove_dir(ctx->dirfd, ctx->stage_name);
 }
 
+/* Move every image (inventory.img last when last_inventory, first
+ * otherwise) from one directory to another; stop at the first failure. */
+static int move_images(int from, int to, bool last_inventory)
+{
+	int fd = fcntl(from, F_DUPFD_CLOEXEC, 0), r = 0;
+	enum crl_img_kind kind;
+	struct dirent *de;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		r = negative_errno();
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (!last_inventory && renameat(from, "inventory.img", to, "inventory.img") < 0 && errno != ENOENT)
+		r = negative_errno();
+	while (r >= 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, "inventory.img") && crl_img_kind_from_name(de->d_name, &kind, NULL) == 0 &&
+		    renameat(from, de->d_name, to, de->d_name) < 0)
+			r = negative_errno();
+	closedir(d);
+	if (r >= 0 && last_inventory && renameat(from, "inventory.img", to, "inventory.img") < 0 && errno != ENOENT)
+		r = negative_errno();
+	return r;
+}
+
 /*
- * Move the complete dump into the image directory. The old inventory goes
- * first and the new one comes last, so at no moment does the directory hold
- * a complete-looking mix of two dumps.
+ * Move the complete dump into the image directory. An older dump there is
+ * first moved aside (its inventory first, so the directory never holds a
+ * complete-looking mix of two dumps), then the new images come in (the
+ * inventory last), then the old one is removed. If moving in fails, the new
+ * images go and the old dump comes back.
  */
 static int commit_images(struct dump_ctx *ctx)
 {
-	enum crl_img_kind kind;
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
+	char old[64];
+	int oldfd, r;
 
-	if (unlinkat(ctx->dirfd, "inventory.img", 0) < 0 && errno != ENOENT)
-		return log_error_errno(negative_errno(), "cannot remove the old inventory.img: %m");
-	d = fdopendir(dup(ctx->dirfd));
-	if (!d)
-		return log_error_errno(negative_errno(), "cannot list %s: %m", ctx->opts->dir);
-	while ((de = readdir(d)))
-		if (crl_img_kind_from_name(de->d_name, &kind, NULL) == 0)
-			unlinkat(ctx->dirfd, de->d_name, 0);
-	closedir(d);
-
-	d = fdopendir(dup(ctx->stagefd));
-	if (!d)
-		return log_error_errno(negative_errno(), "cannot list the staged images: %m");
-	while ((de = readdir(d)) && r >= 0) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, "inventory.img"))
-			continue;
-		if (renameat(ctx->stagefd, de->d_name, ctx->dirfd, de->d_name) < 0)
-			r = log_error_errno(negative_errno(), "cannot move %s into %s: %m", de->d_name,
-					    ctx->opts->dir);
+	snprintf(old, sizeof(old), ".old-%d", getpid());
+	if (mkdirat(ctx->dirfd, old, 0700) < 0)
+		return log_error_errno(negative_errno(), "cannot create %s/%s: %m", ctx->opts->dir, old);
+	oldfd = openat(ctx->dirfd, old, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (oldfd < 0) {
+		r = log_error_errno(negative_errno(), "cannot open %s/%s: %m", ctx->opts->dir, old);
+		unlinkat(ctx->dirfd, old, AT_REMOVEDIR);
+		return r;
 	}
-	closedir(d);
-	if (r >= 0 && renameat(ctx->stagefd, "inventory.img", ctx->dirfd, "inventory.img") < 0)
-		r = log_error_errno(negative_errno(), "cannot move inventory.img into %s: %m",
-				    ctx->opts->dir);
+	r = move_images(ctx->dirfd, oldfd, false);
+	if (r < 0) {
+		log_error_errno(r, "cannot move the older dump in %s aside: %m", ctx->opts->dir);
+		move_images(oldfd, ctx->dirfd, true);
+	} else {
+		r = move_images(ctx->stagefd, ctx->dirfd, true);
+		if (r < 0) {
+			log_error_errno(r, "cannot move the images into %s: %m", ctx->opts->dir);
+			/* The new ones back to the stage (removed with it),
+			 * the old ones back in place. */
+			move_images(ctx->dirfd, ctx->stagefd, false);
+			move_images(oldfd, ctx->dirfd, true);
+		}
+	}
+	close(oldfd);
+	remove_dir(ctx->dirfd, old);
 	return r;
 }
 
@@ -209,7 +238,7 @@ static void ctx_release(struct dump_ctx *ctx)
 
 int cmd_dump(const struct crl_opts *o)
 {
-	struct dump_ctx ctx = { .opts = o, .dirfd = -1, .stagefd = -1 };
+	struct dump_ctx ctx = { .opts = o, .dirfd = -1, .stagefd = -1, .pagemap_scan = true };
 	uint64_t t0 = crl_now_ns();
 	int r;
 

@@ -73,6 +73,7 @@ struct dump_ctx {
 	struct dump_objects *objects;
 	struct dump_files *files;
 	struct crl_zero_pfns zero;
+	bool pagemap_scan;           /* PAGEMAP_SCAN works (until it fails once) */
 	dev_t shm_dev;
 	uint64_t nr_pages;           /* private pages dumped, for the summary */
 };

@@ -292,9 +292,56 @@ int dump_task_mm(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
+enum { CHUNK = 8192 };
+
+struct scan_arg {
+	struct crl_page_writer *w;
+	bool force;
+};
+
+static int scan_run(void *arg, uint64_t start, uint64_t nr)
+{
+	struct scan_arg *a = arg;
+
+	return crl_page_writer_add(a->w, start, nr, a->force);
+}
+
+/* Without PAGEMAP_SCAN: read pagemap, CHUNK entries at a time. */
+static int walk_pagemap(struct dump_ctx *ctx, struct dump_task *t, const struct crl_vma *v,
+			const struct vma_class *c, int pmfd, uint64_t *pme, struct crl_page_writer *w, bool force)
+{
+	int r = 0;
+
+	for (uint64_t addr = v->start; addr < v->end && r >= 0;) {
+		size_t n = MIN((v->end - addr) / CRL_PAGE_SIZE, (uint64_t)CHUNK), run = 0;
+		uint64_t run_start = 0;
+
+		r = crl_pagemap_read(pmfd, addr, pme, n);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot read pagemap at %llx: %m", t->pid,
+					       (unsigned long long)addr);
+		for (size_t k = 0; k <= n && r >= 0; k++) {
+			bool want = k < n && crl_pme_wanted(pme[k], c->file_backed, &ctx->zero);
+
+			if (k < n && (pme[k] & PM_GUARD))
+				return refuse(t, v, "it holds guard regions (MADV_GUARD_INSTALL)");
+			if (want) {
+				if (!run)
+					run_start = addr + k * CRL_PAGE_SIZE;
+				run++;
+				continue;
+			}
+			if (run)
+				r = crl_page_writer_add(w, run_start, run, force);
+			run = 0;
+		}
+		addr += n * CRL_PAGE_SIZE;
+	}
+	return r;
+}
+
 int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t)
 {
-	enum { CHUNK = 8192 };
 	_cleanup_close_ int pmfd = -1, memfd = -1, pages_fd = -1;
 	_cleanup_free_ uint64_t *pme = NULL;
 	struct crl_page_writer *w = NULL;
@@ -331,35 +378,25 @@ int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t)
 
 		if (!c->dump_pages)
 			continue;
-		for (uint64_t addr = v->start; addr < v->end && r >= 0;) {
-			size_t n = MIN((v->end - addr) / CRL_PAGE_SIZE, (uint64_t)CHUNK), run = 0;
-			uint64_t run_start = 0;
+		if (ctx->pagemap_scan) {
+			struct scan_arg a = { w, force };
+			bool guard = false;
 
-			r = crl_pagemap_read(pmfd, addr, pme, n);
-			if (r < 0) {
-				r = log_error_errno(r, "task %d: cannot read pagemap at %llx: %m", t->pid,
-						    (unsigned long long)addr);
-				break;
+			r = crl_pagemap_scan(pmfd, v->start, v->end, c->file_backed, scan_run, &a, &guard);
+			if (r == -ENOTTY || r == -EINVAL) {
+				/* Before Linux 6.7: read pagemap from now on. */
+				ctx->pagemap_scan = false;
+				r = 0;
+			} else if (r >= 0 && guard) {
+				r = refuse(t, v, "it holds guard regions (MADV_GUARD_INSTALL)");
 			}
-			for (size_t k = 0; k <= n && r >= 0; k++) {
-				bool want = k < n && crl_pme_wanted(pme[k], c->file_backed, &ctx->zero);
-
-				if (k < n && (pme[k] & PM_GUARD)) {
-					r = refuse(t, v, "it holds guard regions (MADV_GUARD_INSTALL)");
-					break;
-				}
-				if (want) {
-					if (!run)
-						run_start = addr + k * CRL_PAGE_SIZE;
-					run++;
-					continue;
-				}
-				if (run)
-					r = crl_page_writer_add(w, run_start, run, force);
-				run = 0;
+			if (r < 0 || ctx->pagemap_scan) {
+				if (r >= 0)
+					r = crl_page_writer_cut(w);
+				continue;
 			}
-			addr += n * CRL_PAGE_SIZE;
 		}
+		r = walk_pagemap(ctx, t, v, c, pmfd, pme, w, force);
 		if (r >= 0)
 			r = crl_page_writer_cut(w);
 	}

@@ -18,6 +18,8 @@
 #include "crl/log.h"
 #include "dump.h"
 
+#define FREEZE_TIMEOUT_MS 10000
+
 static int add_task(struct dump_ctx *ctx, pid_t pid, int parent)
 {
 	struct dump_task *t;
@@ -98,7 +100,13 @@ static int freeze_task(struct dump_ctx *ctx, struct dump_task *t)
 	if (t->stat.flags & 0x00200000 /* PF_KTHREAD */)
 		return log_error_errno(-EINVAL, "task %d (%s) is a kernel thread", t->pid, t->stat.comm);
 
-	r = crl_ptrace_seize(t->pid, PTRACE_O_TRACESYSGOOD, &t->stop);
+	r = crl_ptrace_seize(t->pid, PTRACE_O_TRACESYSGOOD, &t->stop, FREEZE_TIMEOUT_MS);
+	if (r == -ETIMEDOUT) {
+		crl_proc_stat_read(t->pid, &t->stat);
+		return log_error_errno(r, "task %d (%s) did not stop within %d s: it waits in the kernel "
+					  "(state %c; a vfork() parent waits for its child); not supported",
+				       t->pid, t->stat.comm, FREEZE_TIMEOUT_MS / 1000, t->stat.state);
+	}
 	if (r == -ESRCH)
 		return log_error_errno(r, "task %d (%s) exited while the tree was being frozen", t->pid,
 				       t->stat.comm);

@@ -365,8 +365,6 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 
 	r = restore_sigactions(t);
 	if (r >= 0)
-		r = restore_itimers(t);
-	if (r >= 0)
 		r = RCALL(t, &ret, "umask", SYS_umask, c->umask);
 	if (r >= 0)
 		r = RCALL(t, &ret, "personality", SYS_personality, c->personality);
@@ -409,13 +407,22 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 			  c->rseq->signature);
 	if (r >= 0)
 		r = restore_creds(t);
-	/* After the uid change, which resets them. */
-	if (r >= 0)
+	/* After the uid change, which resets them. The root's parent is now
+	 * criu-lite: with -d it exits at once, and the signal would kill the
+	 * root; without -d it outlives the root, as its parent did. */
+	if (r >= 0 && c->pdeath_signal && t->parent < 0 && ctx->opts->detach)
+		log_warn("task %d: its parent-death signal %u is not set: its parent is criu-lite, which "
+			 "exits now",
+			 t->pid, c->pdeath_signal);
+	else if (r >= 0)
 		r = RCALL(t, &ret, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG, c->pdeath_signal);
 	if (r >= 0)
 		r = RCALL(t, &ret, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, c->dumpable ? 1 : 0);
 	if (r >= 0)
 		r = restore_pending(t);
+	/* Timers last: a signal one of them sends from now on is kept. */
+	if (r >= 0)
+		r = restore_itimers(t);
 	return r;
 }
 

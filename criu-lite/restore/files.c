@@ -152,6 +152,20 @@ static int check_desc(struct rst_ctx *ctx, const FileDescEntry *e)
 	return 0;
 }
 
+static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name, char *buf, size_t len);
+
+/* The first task (tree order) holding each socket: the one that makes it. */
+static void find_socket_holders(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].nr_fds; k++) {
+			const FileDescEntry *d = ctx->descs[ctx->tasks[i].fds[k]->desc_id - 1].e;
+
+			if (d->kind == FD_KIND__FD_UNIX && !ctx->socks[d->sk_id - 1].holder)
+				ctx->socks[d->sk_id - 1].holder = &ctx->tasks[i];
+		}
+}
+
 int rst_load_files(struct rst_ctx *ctx)
 {
 	int r;
@@ -175,7 +189,27 @@ int rst_load_files(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx->tasks[i]))
 			r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
+	if (r >= 0)
+		find_socket_holders(ctx);
 	return r;
+}
+
+/* Before any task exists: every path a socket will be bound to is free, or
+ * holds the socket file the dumped one left behind. */
+int rst_check_socket_paths(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		const struct rst_sock *s = &ctx->socks[i];
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (!s->holder || !s->e->has_name || !s->e->name.data[0])
+			continue;
+		sock_path(s->holder, &s->e->name, path, sizeof(path));
+		if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || (s->e->has_vfs_ino && st.st_ino != s->e->vfs_ino)))
+			return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
+	}
+	return 0;
 }
 
 void rst_free_files(struct rst_ctx *ctx)
@@ -352,7 +386,8 @@ static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 		r = crl_rsys_reserve(&t->rsys, sizeof(ends), &addr);
 		/* Packet mode is a property the pipe is made with. */
 		if (r >= 0)
-			r = RCALL(t, NULL, "pipe2", SYS_pipe2, addr, O_CLOEXEC | (p->e->packets ? O_DIRECT : 0));
+			r = RCALL(t, NULL, "pipe2", SYS_pipe2, addr,
+				  O_CLOEXEC | O_NONBLOCK | (p->e->packets ? O_DIRECT : 0));
 		if (r >= 0)
 			r = crl_mem_read(t->pid, addr, ends, sizeof(ends));
 		if (r >= 0)
@@ -419,9 +454,10 @@ static int open_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 
 /* --- unix sockets ----------------------------------------------------- */
 
+/* Connected to each other: a pair (a socket connected to itself is not). */
 static bool mutual(struct rst_ctx *ctx, const UnixSkEntry *e)
 {
-	return e->peer_id && ctx->socks[e->peer_id - 1].e->peer_id == e->id;
+	return e->peer_id && e->peer_id != e->id && ctx->socks[e->peer_id - 1].e->peer_id == e->id;
 }
 
 static struct rst_task *task_of(struct rst_ctx *ctx, pid_t pid)
@@ -556,14 +592,21 @@ static int bind_name(struct rst_task *t, struct rst_sock *s)
 
 	if (r >= 0)
 		r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
-	if (r >= 0 && e->has_vfs_mode && e->name.data[0]) {
-		char path[PATH_MAX];
-
-		sock_path(t, &e->name, path, sizeof(path));
-		if (chmod(path, e->vfs_mode) < 0)
-			log_warn("socket %s: cannot give it mode %o: %m", path, e->vfs_mode);
+	if (r >= 0 && e->name.data[0]) {
+		sock_path(t, &e->name, s->bound_path, sizeof(s->bound_path));
+		if (e->has_vfs_mode && chmod(s->bound_path, e->vfs_mode) < 0)
+			log_warn("socket %s: cannot give it mode %o: %m", s->bound_path, e->vfs_mode);
 	}
 	return r;
+}
+
+void rst_unbind_sockets(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++)
+		if (ctx->socks[i].bound_path[0]) {
+			unlink(ctx->socks[i].bound_path);
+			ctx->socks[i].bound_path[0] = '\0';
+		}
 }
 
 /* socket(), in t, kept in the holding range; bound to its name if it has
@@ -574,7 +617,9 @@ static int make_plain(struct rst_task *t, struct rst_sock *s)
 	long fd;
 	int r;
 
-	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC, 0);
+	/* Non-blocking while restored (nothing may hang the restore); each
+	 * description gets its dumped flags when it is placed. */
+	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (r >= 0)
 		r = rst_hold_fd(t, fd, &s->fd);
 	if (r < 0)
@@ -597,7 +642,8 @@ static int make_pair(struct rst_task *t, struct rst_sock *s, struct rst_sock *pe
 	crl_rsys_scratch_reset(&t->rsys);
 	r = crl_rsys_reserve(&t->rsys, sizeof(sv), &addr);
 	if (r >= 0)
-		r = RCALL(t, NULL, "socketpair", SYS_socketpair, AF_UNIX, s->e->type | SOCK_CLOEXEC, 0, addr);
+		r = RCALL(t, NULL, "socketpair", SYS_socketpair, AF_UNIX, s->e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+			  addr);
 	if (r >= 0)
 		r = crl_mem_read(t->pid, addr, sv, sizeof(sv));
 	if (r >= 0)
@@ -651,7 +697,7 @@ static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_soc
 	if (r >= 0)
 		r = sock_connect(tc, client->fd, &l->e->name, l->owner, "connect to the listener");
 	if (r >= 0)
-		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC);
+		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (r >= 0)
 		r = rst_hold_fd(tl, fd, &accepted->fd);
 	if (r < 0)
@@ -669,14 +715,6 @@ static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_soc
 static int make_sockets(struct rst_ctx *ctx)
 {
 	int r = 0;
-
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		for (size_t k = 0; k < ctx->tasks[i].nr_fds; k++) {
-			const FileDescEntry *d = ctx->descs[ctx->tasks[i].fds[k]->desc_id - 1].e;
-
-			if (d->kind == FD_KIND__FD_UNIX && !ctx->socks[d->sk_id - 1].holder)
-				ctx->socks[d->sk_id - 1].holder = &ctx->tasks[i];
-		}
 
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -720,6 +758,10 @@ static int make_sockets(struct rst_ctx *ctx)
 			continue;
 		/* Connected, not as a pair: a datagram socket to a named one. */
 		peer = ctx->socks[s->e->peer_id - 1].e;
+		if (s->e->type != SOCK_DGRAM)
+			return log_error_errno(-EBADMSG, "unix socket %u: a connected stream whose peer %u is not "
+							 "connected back",
+					       s->e->id, peer->id);
 		if (!peer->has_name)
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
 							    "name to connect to again",
@@ -1067,6 +1109,10 @@ int rst_restore_files(struct rst_ctx *ctx)
 		r = restore_task_fds(ctx, &ctx->tasks[i]);
 	if (r >= 0)
 		r = refill_sockets(ctx);
+	/* Seals go on while a memfd held only by fds can still be reached
+	 * through the fd the holding range keeps of it. */
+	if (r >= 0)
+		r = rst_seal_memfds(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 

@@ -332,6 +332,8 @@ int rst_load_images(struct rst_ctx *ctx)
 	r = rst_read_all(ctx, CRL_IMG_PSTREE, 0, add_pstree, &cap, false);
 	if (r < 0)
 		return r;
+	if (!ctx->nr_tasks)
+		return log_error_errno(-EBADMSG, "%s/pstree.img holds no task", ctx->opts->dir);
 	if (ctx->nr_tasks != ctx->inventory->nr_tasks || ctx->tasks[0].pid != (pid_t)ctx->inventory->root_pid)
 		return log_error_errno(-EBADMSG, "%s/pstree.img: %zu tasks rooted at %d, inventory.img says "
 						 "%u rooted at %u",

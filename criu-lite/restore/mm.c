@@ -663,6 +663,9 @@ int rst_task_mm(struct rst_ctx *ctx, struct rst_task *t)
 		r = restore_vmas(ctx, t);
 	if (r >= 0)
 		r = set_mm_fields(ctx, t);
+	/* Not needed any more: a big tree must not keep one per task. */
+	close(t->memfd);
+	t->memfd = -1;
 	if (r < 0)
 		return r;
 	verify_layout(t);

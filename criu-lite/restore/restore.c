@@ -104,6 +104,8 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	if (r >= 0)
 		r = rst_check_files(&ctx);
 	if (r >= 0)
+		r = rst_check_socket_paths(&ctx);
+	if (r >= 0)
 		r = rst_check_pids_free(&ctx);
 	if (r >= 0)
 		r = rst_prepare_ghosts(&ctx);
@@ -126,8 +128,6 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx.tasks[i]))
 			r = rst_task_core(&ctx, &ctx.tasks[i]);
-	if (r >= 0)
-		r = rst_seal_memfds(&ctx);
 	for (size_t i = 0; i < ctx.nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx.tasks[i]))
 			r = rst_task_finish(&ctx, &ctx.tasks[i]);
@@ -138,6 +138,7 @@ int cmd_restore(const struct crl_opts *o, int *ret_status)
 	if (r < 0) {
 		if (ctx.shared) {
 			rst_kill_tree(&ctx);
+			rst_unbind_sockets(&ctx);
 			log_error("Restore from %s failed; every task it created was killed", o->dir);
 		} else {
 			log_error("Restore from %s refused; nothing was created", o->dir);

@@ -15,6 +15,7 @@
 #ifndef CRL_RESTORE_H
 #define CRL_RESTORE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -94,6 +95,7 @@ struct rst_sock {
 	pid_t owner;
 	int fd;                  /* the socket in owner, once created */
 	int dead_fd;             /* peer_closed: the other end, closed when done */
+	char bound_path[PATH_MAX]; /* the socket file this restore made */
 };
 
 struct rst_object {
@@ -169,10 +171,13 @@ void rst_release_objects(struct rst_ctx *ctx);
  * done); *ret_fd is its new number. */
 int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd);
 int rst_load_files(struct rst_ctx *ctx);
+int rst_check_socket_paths(struct rst_ctx *ctx);
 void rst_free_files(struct rst_ctx *ctx);
 /* Every fd of every task (the whole tree at once: a description may be
  * created in one task and taken by others). */
 int rst_restore_files(struct rst_ctx *ctx);
+/* A failed restore removes the socket files it made. */
+void rst_unbind_sockets(struct rst_ctx *ctx);
 /* Hand the terminal to the restored job, and take it back. */
 void rst_tty_foreground(struct rst_ctx *ctx, bool to_tree);
 

@@ -13,6 +13,7 @@
  * A stub runs on a copy of criu-lite made by a raw clone3, so it sticks to
  * plain system calls: glibc's idea of the current thread is stale in it.
  */
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -48,6 +49,34 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The counters of the shared page are waited on with futexes (the page is
+ * MAP_SHARED, so processes share them): a stub sleeps until the count
+ * changes, and each change wakes every waiter.
+ */
+static void futex_wait(atomic_int *word, int seen, int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+	syscall(SYS_futex, word, FUTEX_WAIT, seen, timeout_ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void bump(atomic_int *word)
+{
+	atomic_fetch_add(word, 1);
+	syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Until every task exists (or the creation failed). */
+static void wait_created(struct rst_ctx *ctx)
+{
+	struct rst_shared *sh = ctx->shared;
+	int seen;
+
+	while ((seen = atomic_load(&sh->created)) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
+		futex_wait(&sh->created, seen, 100);
+}
+
 static pid_t clone_with_pid(pid_t pid, int exit_signal)
 {
 	struct clone_args args;
@@ -67,6 +96,9 @@ static void __attribute__((noreturn)) stub_fail(struct rst_shared *sh, pid_t pid
 		sh->fail_errno = err;
 		snprintf(sh->fail_step, sizeof(sh->fail_step), "%s", step);
 	}
+	/* Wake whoever waits for a count that will not come. */
+	bump(&sh->created);
+	bump(&sh->ready);
 	syscall(SYS_exit_group, 1);
 	__builtin_unreachable();
 }
@@ -86,7 +118,7 @@ static void __attribute__((noreturn)) stub_zombie(struct rst_ctx *ctx, const Pst
 
 	if (e->comm)
 		prctl(PR_SET_NAME, e->comm);
-	atomic_fetch_add(&sh->ready, 1);
+	bump(&sh->ready);
 	if (sig) {
 		/* Killed by a signal: die by it, without a core file of ours
 		 * (the core-dump bit of the status is not reproduced). */
@@ -140,18 +172,20 @@ static void __attribute__((noreturn)) stub_main(struct rst_ctx *ctx, int idx)
 			stub_main(ctx, i);
 		if (r < 0)
 			stub_fail(sh, c->pid, "clone3 with set_tid", errno);
+		/* Marked by its parent too: a failure that comes before the
+		 * child runs must still find it to kill it. */
+		atomic_store(&sh->alive[i], 1);
 	}
-	atomic_fetch_add(&sh->created, 1);
+	bump(&sh->created);
 
 	/* A group led by another task can be joined once that task exists. */
-	while (atomic_load(&sh->created) < (int)ctx->nr_tasks && !atomic_load(&sh->failed))
-		sleep_ms(1);
+	wait_created(ctx);
 	if (e->pgid != (uint32_t)pid && rst_task_index(ctx, e->pgid) >= 0 && getpgid(0) != (pid_t)e->pgid &&
 	    setpgid(0, e->pgid) < 0)
 		stub_fail(sh, pid, "setpgid (joining a group)", errno);
 	if (e->state == TASK_STATE__TASK_ZOMBIE)
 		stub_zombie(ctx, e);
-	atomic_fetch_add(&sh->ready, 1);
+	bump(&sh->ready);
 	for (;;)
 		pause();
 }
@@ -194,8 +228,10 @@ int rst_check_pids_free(struct rst_ctx *ctx)
 static int wait_for_stubs(struct rst_ctx *ctx, pid_t root)
 {
 	struct rst_shared *sh = ctx->shared;
+	uint64_t deadline = crl_now_ns() + (uint64_t)TREE_TIMEOUT_MS * 1000000;
+	int seen;
 
-	for (int waited = 0; atomic_load(&sh->ready) < (int)ctx->nr_tasks; waited++) {
+	while ((seen = atomic_load(&sh->ready)) < (int)ctx->nr_tasks) {
 		int status;
 
 		if (atomic_load(&sh->failed)) {
@@ -211,10 +247,10 @@ static int wait_for_stubs(struct rst_ctx *ctx, pid_t root)
 			return log_error_errno(-ECHILD, "the root task %d died while the tree was being "
 							"created",
 					       root);
-		if (waited > TREE_TIMEOUT_MS)
+		if (crl_now_ns() > deadline)
 			return log_error_errno(-ETIMEDOUT, "the tree was not created within %d s",
 					       TREE_TIMEOUT_MS / 1000);
-		sleep_ms(1);
+		futex_wait(&sh->ready, seen, 10);
 	}
 	return 0;
 }
@@ -271,6 +307,8 @@ int rst_create_tree(struct rst_ctx *ctx)
 	root = clone_with_pid(ctx->tasks[0].pid, ctx->tasks[0].pstree->exit_signal);
 	if (root == 0)
 		stub_main(ctx, 0);
+	if (root > 0)
+		atomic_store(&ctx->shared->alive[0], 1);
 	if (root < 0) {
 		r = negative_errno();
 		if (r == -EEXIST)
@@ -291,13 +329,29 @@ int rst_create_tree(struct rst_ctx *ctx)
 		t->created = true;
 		if (rst_zombie(t))
 			continue;
-		r = crl_ptrace_seize(t->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL, &(struct crl_stop_info){ 0 });
+		r = crl_ptrace_seize(t->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL, &(struct crl_stop_info){ 0 },
+				     TREE_TIMEOUT_MS);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot seize the new task: %m", t->pid);
 		t->seized = true;
 	}
 	log_debug("Created %zu task(s) with their pids", ctx->nr_tasks);
 	return 0;
+}
+
+/* SIGKILL again to the tasks of ours still there (a task of ours has
+ * criu-lite or another task of the tree as its parent). */
+static void kill_again(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct crl_proc_stat st;
+
+		if (!atomic_load(&ctx->shared->alive[i]) || crl_proc_stat_read(ctx->tasks[i].pid, &st) < 0 ||
+		    st.state == 'Z')
+			continue;
+		if (st.ppid == getpid() || rst_task_index(ctx, st.ppid) >= 0)
+			kill(ctx->tasks[i].pid, SIGKILL);
+	}
 }
 
 void rst_kill_tree(struct rst_ctx *ctx)
@@ -314,20 +368,23 @@ void rst_kill_tree(struct rst_ctx *ctx)
 		if (atomic_load(&sh->alive[i]))
 			kill(ctx->tasks[i].pid, SIGKILL);
 	/* Reap them all: the root is our child, the others come to us as
-	 * the subreaper or as their tracer. */
+	 * the subreaper or as their tracer. A stub that had not run yet when
+	 * the first kill went out is killed again. */
 	deadline = crl_now_ns() + 5000000000ULL;
-	for (;;) {
+	for (unsigned round = 1;; round++) {
 		pid_t p = waitpid(-1, &status, __WALL | WNOHANG);
 
 		if (p < 0 && errno == ECHILD)
 			break;
-		if (p <= 0) {
-			if (crl_now_ns() > deadline) {
-				log_warn("some restored tasks could not be reaped");
-				break;
-			}
-			sleep_ms(2);
+		if (p > 0)
+			continue;
+		if (crl_now_ns() > deadline) {
+			log_warn("some restored tasks could not be reaped");
+			break;
 		}
+		if (round % 100 == 0)
+			kill_again(ctx);
+		sleep_ms(2);
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		ctx->tasks[i].created = false;

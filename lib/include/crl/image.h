@@ -54,6 +54,10 @@ struct crl_img_kind_desc {
 	const ProtobufCMessageDescriptor *desc;
 	/* Checks one decoded record; writes why it is refused into err. */
 	int (*validate)(const ProtobufCMessage *msg, char *err, size_t errlen);
+	/* The largest record of the kind: a decoder expands a record into
+	 * many small allocations, so each kind is bounded to what it can
+	 * need (0: CRL_IMG_MAX_RECORD). */
+	uint32_t max_record;
 };
 
 const struct crl_img_kind_desc *crl_img_kind_desc(enum crl_img_kind kind);

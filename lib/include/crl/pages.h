@@ -40,6 +40,17 @@ bool crl_pfn_is_zero(const struct crl_zero_pfns *z, uint64_t pme);
  */
 bool crl_pme_wanted(uint64_t pme, bool file_backed, const struct crl_zero_pfns *z);
 
+/*
+ * The runs of pages of [start, end) that crl_pme_wanted() would take, found
+ * by the PAGEMAP_SCAN ioctl (Linux 6.7): the kernel walks the page tables
+ * and answers with ranges, so the cost follows the data, not the size of
+ * the range. fn(arg, start, nr) gets each run in order; *ret_guard tells
+ * whether the range holds guard regions. Returns 0, -ENOTTY or -EINVAL when
+ * the kernel lacks the ioctl (read pagemap instead), or fn's error.
+ */
+int crl_pagemap_scan(int pagemap_fd, uint64_t start, uint64_t end, bool file_backed,
+		     int (*fn)(void *arg, uint64_t start, uint64_t nr), void *arg, bool *ret_guard);
+
 /* Open /proc/PID/pagemap. */
 int crl_pagemap_open(pid_t pid);
 /* Read nr entries for the pages from addr. */

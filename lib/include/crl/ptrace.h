@@ -28,11 +28,13 @@ struct crl_stop_info {
  * and wait until it is in a ptrace stop. Signal-delivery-stops met on the
  * way are suppressed and their siginfo saved in info->stolen.
  * Returns 0; -ESRCH when the thread is gone or exits meanwhile; -EPERM when
- * it cannot be traced (already traced, a zombie...). On failure the thread
- * is not left traced (signals stolen so far are in info and must be queued
- * again by the caller).
+ * it cannot be traced (already traced, a zombie...); -ETIMEDOUT when it did
+ * not stop within timeout_ms (it sleeps in the kernel and cannot be
+ * interrupted, a vfork() parent for one: it stays traced until criu-lite
+ * exits, which lets it go). On failure the signals stolen so far are sent
+ * to it again (their siginfo is lost).
  */
-int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info);
+int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info, unsigned timeout_ms);
 
 /* waitpid(tid, __WALL) retrying on EINTR. Returns 0 or -errno. */
 int crl_ptrace_wait(pid_t tid, int *status);
