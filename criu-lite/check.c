@@ -43,16 +43,6 @@ struct clone3_args {
 	uint64_t set_tid, set_tid_size;
 };
 
-/* PAGEMAP_SCAN (Linux 6.7); the installed 6.1 headers lack it. */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-struct page_region {
-	uint64_t start, end, categories;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_PRESENT (1 << 3)
 
 /* Write the reason of a failed probe (%m is strerror(-err)) and return err. */
 static int fail(char *why, size_t len, int err, const char *fmt, ...) _printf_(4, 5);
@@ -598,42 +588,45 @@ static int probe_userfaultfd(char *why, size_t len)
 	return 0;
 }
 
+struct scan_seen {
+	uint64_t start[4];
+	int nr;
+};
+
+static int scan_note(void *arg, uint64_t start, uint64_t nr)
+{
+	struct scan_seen *seen = arg;
+
+	(void)nr;
+	if (seen->nr < (int)ARRAY_SIZE(seen->start))
+		seen->start[seen->nr] = start;
+	seen->nr++;
+	return 0;
+}
+
+/* Dump finds the pages to save with PAGEMAP_SCAN (crl_pagemap_scan). */
 static int probe_pagemap_scan(char *why, size_t len)
 {
-	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	struct page_region regions[4];
-	struct pm_scan_arg arg;
+	_cleanup_close_ int fd = crl_pagemap_open(getpid());
+	struct scan_seen seen = { 0 };
+	bool guard;
 	char *p;
-	int n;
+	int r;
 
 	if (fd < 0)
-		return fail(why, len, negative_errno(), "/proc/self/pagemap: %m");
+		return fail(why, len, fd, "/proc/self/pagemap: %s", strerror(-fd));
 	p = mmap(NULL, 4 * CRL_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return fail(why, len, negative_errno(), "mmap: %m");
-	/* Two present pages with a hole between them: two regions. */
+	/* Two present pages with a hole between them: two runs. */
 	p[0] = 1;
 	p[2 * CRL_PAGE_SIZE] = 1;
-	arg = (struct pm_scan_arg){
-		.size = sizeof(arg),
-		.start = (uintptr_t)p,
-		.end = (uintptr_t)p + 4 * CRL_PAGE_SIZE,
-		.vec = (uintptr_t)regions,
-		.vec_len = ARRAY_SIZE(regions),
-		.category_mask = PAGE_IS_PRESENT,
-		.return_mask = PAGE_IS_PRESENT,
-	};
-	n = ioctl(fd, PAGEMAP_SCAN, &arg);
-	if (n < 0) {
-		int r = negative_errno();
-
-		munmap(p, 4 * CRL_PAGE_SIZE);
-		return fail(why, len, r, "PAGEMAP_SCAN: %m");
-	}
+	r = crl_pagemap_scan(fd, (uintptr_t)p, (uintptr_t)p + 4 * CRL_PAGE_SIZE, false, scan_note, &seen, &guard);
 	munmap(p, 4 * CRL_PAGE_SIZE);
-	if (n != 2 || regions[0].start != (uintptr_t)p || regions[1].start != (uintptr_t)p + 2 * CRL_PAGE_SIZE)
-		return fail(why, len, -EIO, "PAGEMAP_SCAN found %d regions of present pages, not the 2 made",
-			    n);
+	if (r < 0)
+		return fail(why, len, r, "PAGEMAP_SCAN: %s (dump reads pagemap instead)", strerror(-r));
+	if (seen.nr != 2 || seen.start[0] != (uintptr_t)p || seen.start[1] != (uintptr_t)p + 2 * CRL_PAGE_SIZE)
+		return fail(why, len, -EIO, "PAGEMAP_SCAN found %d runs of present pages, not the 2 made", seen.nr);
 	return 0;
 }
 
@@ -709,14 +702,14 @@ static const struct probe probes[] = {
 	{ "clone3 set_tid", probe_clone3, NULL },
 	{ "pidfd_open/pidfd_getfd", probe_pidfd, NULL },
 	{ "PR_SET_MM_MAP", probe_set_mm_map, NULL },
-	{ "rseq configuration", probe_rseq, "rseq registrations are not restored" },
+	{ "rseq configuration", probe_rseq, "rseq registrations are not dumped nor restored" },
 	{ "vDSO layout", probe_vdso, NULL },
 	{ "memfd_create", probe_memfd, NULL },
 	{ "SEEK_DATA on shmem", probe_seek_data, NULL },
 	{ "kcmp KCMP_FILE", probe_kcmp, NULL },
 	{ "sock_diag unix_diag (libnl)", probe_unix_diag, NULL },
 	{ "userfaultfd", probe_userfaultfd, "not used yet (lazy restore)" },
-	{ "PAGEMAP_SCAN", probe_pagemap_scan, "not used yet" },
+	{ "PAGEMAP_SCAN", probe_pagemap_scan, "dump reads the whole pagemap instead (slower for sparse memory)" },
 };
 
 /**

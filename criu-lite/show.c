@@ -588,19 +588,11 @@ static void name_list_free(struct name_list *l)
 static int list_images(int dirfd, struct name_list *ret)
 {
 	struct name_list l = { 0 };
+	DIR *d = crl_opendirat(dirfd, ".");
 	struct dirent *de;
-	DIR *d;
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 
-	if (fd < 0)
+	if (!d)
 		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		int r = negative_errno();
-
-		close(fd);
-		return r;
-	}
 	while ((errno = 0, de = readdir(d))) {
 		enum crl_img_kind kind;
 		uint32_t id;

@@ -93,6 +93,9 @@ int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_xsave || (e->xsave.len >= 576 && e->xsave.len <= CRL_MAX_XSAVE),
 	      "xsave area of %zu bytes", e->xsave.len);
 	CHECK(!e->has_fpregs || e->fpregs.len == 512, "fpregs area of %zu bytes", e->fpregs.len);
+	CHECK(!e->has_oom_score_adj || (e->oom_score_adj >= -1000 && e->oom_score_adj <= 1000),
+	      "oom_score_adj %d out of range", e->oom_score_adj);
+	CHECK(!e->has_ioprio || (e->ioprio >> 13) <= 3, "I/O priority %#x of an unknown class", e->ioprio);
 	CHECK(e->n_sigactions <= 64, "%zu sigactions", e->n_sigactions);
 	for (size_t i = 0; i < e->n_sigactions; i++) {
 		unsigned s = e->sigactions[i]->sig;

@@ -1,12 +1,17 @@
 /* Facts about the running kernel; see crl/kernel.h. */
 #include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
+#include "crl/crc32c.h"
 #include "crl/kernel.h"
+#include "crl/proc.h"
 #include "crl/util.h"
 
 static void map_files_path(char *buf, size_t len, pid_t pid, unsigned long start, unsigned long end)
@@ -20,16 +25,6 @@ int crl_map_files_stat(pid_t pid, unsigned long start, unsigned long end, struct
 
 	map_files_path(path, sizeof(path), pid, start, end);
 	return stat(path, ret) < 0 ? negative_errno() : 0;
-}
-
-int crl_map_files_open(pid_t pid, unsigned long start, unsigned long end, int flags)
-{
-	char path[96];
-	int fd;
-
-	map_files_path(path, sizeof(path), pid, start, end);
-	fd = open(path, flags | O_CLOEXEC);
-	return fd < 0 ? negative_errno() : fd;
 }
 
 int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len)
@@ -91,4 +86,27 @@ int crl_kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2)
 	int r = syscall(SYS_kcmp, pid1, pid2, KCMP_FILE, fd1, fd2);
 
 	return r < 0 ? negative_errno() : r;
+}
+
+int crl_kernel_vdso(uint32_t *size, uint32_t *crc)
+{
+	unsigned long base = getauxval(AT_SYSINFO_EHDR);
+	struct crl_vma_list l = { 0 };
+	const struct crl_vma *v;
+	int r;
+
+	if (!base)
+		return -ENOENT;
+	r = crl_vmas_read(getpid(), &l);
+	if (r < 0)
+		return r;
+	v = crl_vma_list_find(&l, base);
+	if (!v || !v->name || strcmp(v->name, "[vdso]") || v->start != base) {
+		r = -ENOENT;
+	} else {
+		*size = (uint32_t)(v->end - v->start);
+		*crc = crl_crc32c(0, (const void *)v->start, v->end - v->start);
+	}
+	crl_vma_list_free(&l);
+	return r;
 }

@@ -66,7 +66,7 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 	for (;;) {
 		r = wait_bounded(tid, &status, timeout_ms);
 		if (r == -ETIMEDOUT)
-			return r; /* not stopped: PTRACE_DETACH needs a stop */
+			goto give_back; /* not stopped: PTRACE_DETACH needs a stop */
 		if (r < 0)
 			goto fail;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -95,10 +95,12 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 				goto fail;
 			}
 			if (info->nr_stolen == CRL_MAX_STOLEN) {
-				/* Give the last one back: detaching from a
-				 * signal-delivery-stop with it delivers it. */
+				/* Too many to keep: detaching from this
+				 * signal-delivery-stop with the signal
+				 * delivers it; the others are sent again. */
 				ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)si.si_signo);
-				return -EAGAIN;
+				r = -EAGAIN;
+				goto give_back;
 			}
 			info->stolen[info->nr_stolen++] = si;
 			if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0) {
@@ -115,8 +117,10 @@ int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *inf
 	}
 fail:
 	/* Leave nothing traced behind a failure, and give back what was
-	 * taken. */
+	 * taken (a task still traced after a timeout gets them when
+	 * criu-lite exits and lets it go). */
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+give_back:
 	for (unsigned i = 0; i < info->nr_stolen; i++)
 		syscall(SYS_tgkill, tid, tid, info->stolen[i].si_signo);
 	info->nr_stolen = 0;

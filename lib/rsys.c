@@ -114,7 +114,6 @@ static int run(struct crl_rsys *r, long *ret, long nr, const unsigned long a[6])
 	err = crl_ptrace_get_regs(r->tid, &regs);
 	if (err < 0)
 		return err;
-	r->nr_calls++;
 	*ret = (long)regs.rax;
 	log_debug("tid %d: remote syscall %ld(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld", r->tid, nr,
 		  a[0], a[1], a[2], a[3], a[4], a[5], *ret);

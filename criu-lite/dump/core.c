@@ -9,6 +9,7 @@
  * the task runs our calls.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/rseq.h>
 #include <signal.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "core.pb-c.h"
 
 #include "crl/image.h"
+#include "crl/kernel.h"
 #include "crl/log.h"
 #include "crl/regs.h"
 #include "crl/rsys.h"
@@ -29,17 +31,43 @@
 
 #define SCRATCH_SIZE (16 * CRL_PAGE_SIZE)
 
-/* The kernel's struct sigaction on x86_64. */
-struct ksigaction {
-	uint64_t handler;
-	uint64_t flags;
-	uint64_t restorer;
-	uint64_t mask;
-};
+/* The OOM-killer adjustment, timer slack and I/O priority, read from
+ * outside: /proc and ioprio_get() answer for a stopped task. */
+static int dump_task_tuning(struct dump_task *t, CoreEntry *core)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	int64_t v;
+	long prio;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
+	r = crl_read_file(path, &text, NULL);
+	if (r < 0 || sscanf(text, "%" SCNd64, &v) != 1)
+		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	core->has_oom_score_adj = true;
+	core->oom_score_adj = (int32_t)v;
+	free(text);
+	text = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", t->pid);
+	r = crl_read_file(path, &text, NULL);
+	if (r < 0 || sscanf(text, "%" SCNd64, &v) != 1 || v < 0)
+		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	core->has_timer_slack_ns = true;
+	core->timer_slack_ns = (uint64_t)v;
+
+	prio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, t->pid);
+	if (prio < 0)
+		return log_error_errno(negative_errno(), "task %d: ioprio_get: %m", t->pid);
+	core->has_ioprio = true;
+	core->ioprio = (uint32_t)prio;
+	return 0;
+}
 
 /* What the remote calls learn. */
 struct remote_state {
-	struct ksigaction act[65];
+	struct crl_ksigaction act[65];
 	uint64_t brk;
 	int pdeath_signal;
 	int dumpable;
@@ -201,8 +229,11 @@ static int session_begin(struct dump_ctx *ctx, struct dump_task *t, struct crl_r
 		return log_error_errno(err, "task %d: cannot block its signals: %m", t->pid);
 	t->sigmask_changed = true;
 
-	/* MAP_NORESERVE keeps the scratch area from merging with a mapping
-	 * of the task's own, so unmapping it leaves the layout unchanged. */
+	/* MAP_NORESERVE makes the scratch area unlike the task's usual
+	 * private memory, so it rarely merges with a neighbour; if it does
+	 * (a neighbour mapped with MAP_NORESERVE too), unmapping it splits
+	 * the neighbour back at the same boundary: the layout is unchanged
+	 * either way. The VMAs were read before it existed. */
 	err = crl_rsys_call(r, &addr, SYS_mmap, 0, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (err < 0)
@@ -291,7 +322,7 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	int err;
 
 	crl_rsys_scratch_reset(r);
-	err = crl_rsys_reserve(r, sizeof(struct ksigaction), &addr);
+	err = crl_rsys_reserve(r, sizeof(struct crl_ksigaction), &addr);
 	if (err < 0)
 		return err;
 	for (int sig = 1; sig <= 64; sig++) {
@@ -483,7 +514,7 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	core.sigmask = t->sigmask;
 	core.sigactions = actp;
 	for (int sig = 1; sig <= 64; sig++) {
-		const struct ksigaction *a = &rs.act[sig];
+		const struct crl_ksigaction *a = &rs.act[sig];
 		SigactionEntry *e;
 
 		if (sig == SIGKILL || sig == SIGSTOP || (!a->handler && !a->flags && !a->mask))
@@ -628,6 +659,9 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	core.has_cpu_affinity = true;
 	core.cpu_affinity.data = affinity;
 	core.cpu_affinity.len = aff_len;
+	err = dump_task_tuning(t, &core);
+	if (err < 0)
+		return err;
 
 	err = crl_img_write_single(ctx->stagefd, CRL_IMG_CORE, t->pid, &core.base);
 	if (err < 0)

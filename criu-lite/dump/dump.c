@@ -83,16 +83,12 @@ static void remove_dir(int parent, const char *name)
 /* Staging directories of dumps whose criu-lite died (killed, a crash). */
 static void remove_stale_stages(int dirfd)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = crl_opendirat(dirfd, ".");
 	struct dirent *de;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	int pid;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)))
 		if ((sscanf(de->d_name, ".dump-%d", &pid) == 1 || sscanf(de->d_name, ".old-%d", &pid) == 1) &&
 		    pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
@@ -116,17 +112,13 @@ static void remove_stage(struct dump_ctx *ctx)
  * otherwise) from one directory to another; stop at the first failure. */
 static int move_images(int from, int to, bool last_inventory)
 {
-	int fd = fcntl(from, F_DUPFD_CLOEXEC, 0), r = 0;
+	DIR *d = crl_opendirat(from, ".");
 	enum crl_img_kind kind;
 	struct dirent *de;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int r = 0;
 
-	if (!d) {
-		r = negative_errno();
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	if (!d)
+		return negative_errno();
 	if (!last_inventory && renameat(from, "inventory.img", to, "inventory.img") < 0 && errno != ENOENT)
 		r = negative_errno();
 	while (r >= 0 && (de = readdir(d)))
@@ -196,6 +188,10 @@ static int write_inventory(struct dump_ctx *ctx)
 	inv.dump_time = time(NULL);
 	inv.has_shm_dev = true;
 	inv.shm_dev = ctx->shm_dev;
+	if (crl_kernel_vdso(&inv.vdso_size, &inv.vdso_crc) == 0)
+		inv.has_vdso_size = inv.has_vdso_crc = true;
+	else
+		log_warn("this kernel maps no [vdso] into criu-lite: its identity is not recorded");
 	r = crl_img_write_single(ctx->stagefd, CRL_IMG_INVENTORY, 0, &inv.base);
 	if (r < 0)
 		return log_error_errno(r, "cannot write inventory.img: %m");

@@ -47,7 +47,7 @@ struct dump_task {
 	bool requeued;               /* ...and that were put back */
 	bool regs_saved;
 	struct user_regs_struct regs;       /* as seized */
-	struct user_regs_struct final_regs; /* restarts and rseq aborts applied */
+	struct user_regs_struct final_regs; /* what is dumped: regs, rseq abort applied */
 	uint64_t sigmask;            /* blocked signals as seized */
 	bool sigmask_changed;        /* we blocked everything during remote calls */
 	bool parked;                 /* back in an interrupt stop with its own registers */
@@ -125,7 +125,6 @@ int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char
 			   const struct stat *st, pid_t pid, const char *src, uint32_t *ret_id);
 /* The object with this identity, if known (either table). */
 int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id);
-int dump_objects_set_seals(struct dump_objects *objs, uint32_t id, uint32_t seals);
 /* Write files.img, shmem.img and the contents of every shmem object. */
 int dump_objects_write(struct dump_ctx *ctx);
 

@@ -495,20 +495,25 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 	int saved = -1, zero = 0, r = 0;
 	ssize_t head = -1;
 	socklen_t len = sizeof(saved);
+	bool eof_reads_zero = s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1);
+	struct sockaddr_un head_from;
+	socklen_t head_len = sizeof(head_from);
 
 	if (!buf)
 		return -ENOMEM;
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0)
 		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
-	/* The walk below cannot see an empty datagram that was peeked at
-	 * before (the kernel steps over those); a peek without an offset
-	 * still sees the head of the queue, which is where the task's own
-	 * MSG_PEEK leaves one. */
+	/* The walk below cannot see an empty message that was peeked at
+	 * before (at offset 0 the kernel steps over those); a peek without an
+	 * offset still sees the head of the queue, which is where the task's
+	 * own MSG_PEEK leaves one. This peek marks an empty head too, so the
+	 * walk never sees it: it is added after the walk. */
 	if (s->diag.type != SOCK_STREAM) {
 		int off = -1;
 
 		if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0)
-			head = recv(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+			head = recvfrom(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
+					(struct sockaddr *)&head_from, &head_len);
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
 		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
@@ -552,8 +557,7 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 		}
 		/* End of file: a stream's, or a seqpacket's whose peer is gone
 		 * or which was shut down for reading. */
-		if (n == 0 && (s->diag.type == SOCK_STREAM ||
-			       (s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1))))
+		if (n == 0 && (s->diag.type == SOCK_STREAM || eof_reads_zero))
 			break;
 		/* An empty datagram: the kernel marks it peeked, and the next
 		 * peek at the same offset steps over it. */
@@ -581,18 +585,27 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 		memcpy(q->msgs[q->nr].data, buf, n);
 		q->msgs[q->nr++].len = n;
 	}
-	if (r >= 0 && head == 0 && (q->nr == 0 || q->msgs[0].len != 0)) {
-		/* An empty datagram at the head that the walk stepped over. */
+	/* An empty message at the head, which the walk stepped over: it was
+	 * peeked at (by the probe above, or by the task) before the walk.
+	 * A seqpacket socket at end of file also reads 0 from an empty
+	 * queue. */
+	if (r >= 0 && head == 0 && !(eof_reads_zero && q->nr == 0)) {
+		size_t flen = head_len > offsetof(struct sockaddr_un, sun_path)
+				      ? head_len - offsetof(struct sockaddr_un, sun_path)
+				      : 0;
+
 		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
 			r = -ENOMEM;
 		} else {
 			memmove(q->msgs + 1, q->msgs, q->nr * sizeof(*q->msgs));
 			memmove(q->from + 1, q->from, q->nr * sizeof(*q->from));
 			q->msgs[0] = (ProtobufCBinaryData){ 0, malloc(1) };
-			q->from[0] = (ProtobufCBinaryData){ 0, malloc(1) };
+			q->from[0] = (ProtobufCBinaryData){ flen, malloc(flen + 1) };
 			q->nr++;
 			if (!q->msgs[0].data || !q->from[0].data)
 				r = -ENOMEM;
+			else
+				memcpy(q->from[0].data, head_from.sun_path, flen);
 		}
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)

@@ -186,15 +186,6 @@ int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char
 	return 0;
 }
 
-int dump_objects_set_seals(struct dump_objects *objs, uint32_t id, uint32_t seals)
-{
-	if (id == 0 || id > objs->nr)
-		return -ENOENT;
-	objs->all[id - 1]->seals = seals;
-	objs->all[id - 1]->has_seals = true;
-	return 0;
-}
-
 /*
  * Dump the contents of one shared object: map it in criu-lite through the
  * map_files link of a VMA that maps it, and write the ranges that hold data

@@ -18,24 +18,18 @@
 #include <linux/sched.h>
 #include <linux/sched/types.h>
 
+#include "crl/kernel.h"
 #include "crl/log.h"
 #include "crl/regs.h"
 #include "restore.h"
 
-
-struct ksigaction {
-	uint64_t handler;
-	uint64_t flags;
-	uint64_t restorer;
-	uint64_t mask;
-};
 
 /* Every signal gets the dumped action, or SIG_DFL: the stub inherited
  * criu-lite's, which may ignore some (a shell ignores SIGINT for background
  * jobs, for one). */
 static int restore_sigactions(struct rst_task *t)
 {
-	struct ksigaction acts[65] = { 0 };
+	struct crl_ksigaction acts[65] = { 0 };
 	uint64_t addr;
 	long ret;
 	int r;
@@ -43,7 +37,7 @@ static int restore_sigactions(struct rst_task *t)
 	for (size_t i = 0; i < t->core->n_sigactions; i++) {
 		const SigactionEntry *e = t->core->sigactions[i];
 
-		acts[e->sig] = (struct ksigaction){ e->handler, e->flags, e->restorer, e->mask };
+		acts[e->sig] = (struct crl_ksigaction){ e->handler, e->flags, e->restorer, e->mask };
 	}
 	for (int sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
@@ -109,6 +103,47 @@ static int restore_itimers(struct rst_task *t)
 	return 0;
 }
 
+/* The OOM-killer adjustment (written from outside), the timer slack and
+ * the I/O priority; the slack before the scheduling policy, which makes a
+ * real-time task ignore it. */
+static int restore_tuning(struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+	long ret;
+	int r;
+
+	if (c->has_oom_score_adj) {
+		char path[64], text[16];
+		int fd, n = snprintf(text, sizeof(text), "%d", c->oom_score_adj);
+
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		r = fd < 0 ? negative_errno() : crl_write_all(fd, text, n);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			log_warn("task %d: cannot set its oom_score_adj to %d: %s", t->pid, c->oom_score_adj,
+				 strerror(-r));
+	}
+	if (c->has_timer_slack_ns && c->timer_slack_ns) {
+		r = crl_rsys_call(&t->rsys, &ret, SYS_prctl, PR_SET_TIMERSLACK, c->timer_slack_ns);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			log_warn("task %d: cannot set its timer slack to %llu ns: %s", t->pid,
+				 (unsigned long long)c->timer_slack_ns, strerror(-ret));
+	}
+	if (c->has_ioprio) {
+		r = crl_rsys_call(&t->rsys, &ret, SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, c->ioprio);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			log_warn("task %d: cannot set its I/O priority to %#x: %s", t->pid, c->ioprio,
+				 strerror(-ret));
+	}
+	return 0;
+}
+
 /*
  * Resource limits, scheduling and CPU affinity. A limit above criu-lite's
  * own hard limit cannot be set without CAP_SYS_RESOURCE, and CPUs may be
@@ -122,6 +157,9 @@ static int restore_limits(struct rst_task *t)
 	long ret;
 	int r;
 
+	r = restore_tuning(t);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < c->n_rlimits; i++) {
 		struct rlimit l = { c->rlimits[i]->cur, c->rlimits[i]->max };
 

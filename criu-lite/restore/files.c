@@ -492,9 +492,22 @@ static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name,
 		snprintf(buf, len, "%s/%.*s", t->core->cwd, n, name->data);
 }
 
+/* Whether path is the socket file st that a socket of this restore bound:
+ * several sockets bear one name when a listener that is gone left
+ * accepted connections. */
+static bool bound_here(const struct rst_ctx *ctx, const char *path, const struct stat *st)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++)
+		if (ctx->socks[i].bound_path[0] && ctx->socks[i].bound_ino == st->st_ino &&
+		    !strcmp(ctx->socks[i].bound_path, path))
+			return true;
+	return false;
+}
+
 /* A path name must be free to bind: the socket file the dumped socket left
- * behind is removed; anything else there stops the restore. */
-static int free_path(const struct rst_task *t, const UnixSkEntry *e)
+ * behind (or another restored socket of the same name made) is removed;
+ * anything else there stops the restore. */
+static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -504,7 +517,8 @@ static int free_path(const struct rst_task *t, const UnixSkEntry *e)
 	sock_path(t, &e->name, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
-	if (!S_ISSOCK(st.st_mode) || (e->has_vfs_ino && st.st_ino != e->vfs_ino))
+	if (!S_ISSOCK(st.st_mode) ||
+	    (e->has_vfs_ino && st.st_ino != e->vfs_ino && !bound_here(ctx, path, &st)))
 		return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	if (unlink(path) < 0)
 		return log_error_errno(negative_errno(), "socket %s: cannot remove the old socket file: %m", path);
@@ -585,15 +599,18 @@ static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *n
 
 /* Bind s (made in t) to its name: the old socket file removed, the new one
  * given the dumped mode. */
-static int bind_name(struct rst_task *t, struct rst_sock *s)
+static int bind_name(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
 {
 	const UnixSkEntry *e = s->e;
-	int r = free_path(t, e);
+	int r = free_path(ctx, t, e);
 
 	if (r >= 0)
 		r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
 	if (r >= 0 && e->name.data[0]) {
+		struct stat st;
+
 		sock_path(t, &e->name, s->bound_path, sizeof(s->bound_path));
+		s->bound_ino = lstat(s->bound_path, &st) == 0 ? st.st_ino : 0;
 		if (e->has_vfs_mode && chmod(s->bound_path, e->vfs_mode) < 0)
 			log_warn("socket %s: cannot give it mode %o: %m", s->bound_path, e->vfs_mode);
 	}
@@ -611,7 +628,7 @@ void rst_unbind_sockets(struct rst_ctx *ctx)
 
 /* socket(), in t, kept in the holding range; bound to its name if it has
  * one, listening if it was. */
-static int make_plain(struct rst_task *t, struct rst_sock *s)
+static int make_plain(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
 {
 	const UnixSkEntry *e = s->e;
 	long fd;
@@ -627,14 +644,14 @@ static int make_plain(struct rst_task *t, struct rst_sock *s)
 	s->owner = t->pid;
 	r = sock_options(t, s->fd, e);
 	if (r >= 0 && e->has_name)
-		r = bind_name(t, s);
+		r = bind_name(ctx, t, s);
 	if (r >= 0 && e->state == TCP_LISTEN)
 		r = RCALL(t, NULL, "listen", SYS_listen, s->fd, e->has_backlog ? e->backlog : 128);
 	return r;
 }
 
 /* socketpair() in t: a for s, b for peer (or for the end that was closed). */
-static int make_pair(struct rst_task *t, struct rst_sock *s, struct rst_sock *peer)
+static int make_pair(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s, struct rst_sock *peer)
 {
 	uint64_t addr;
 	int sv[2], r;
@@ -662,9 +679,9 @@ static int make_pair(struct rst_task *t, struct rst_sock *s, struct rst_sock *pe
 	 * come back (a datagram pair connected by name, an accepted
 	 * connection whose listener is gone). */
 	if (r >= 0 && s->e->has_name)
-		r = bind_name(t, s);
+		r = bind_name(ctx, t, s);
 	if (r >= 0 && peer && peer->e->has_name)
-		r = bind_name(t, peer);
+		r = bind_name(ctx, t, peer);
 	return r;
 }
 
@@ -693,7 +710,7 @@ static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_soc
 	long fd;
 	int r;
 
-	r = make_plain(tc, client);
+	r = make_plain(ctx, tc, client);
 	if (r >= 0)
 		r = sock_connect(tc, client->fd, &l->e->name, l->owner, "connect to the listener");
 	if (r >= 0)
@@ -721,7 +738,7 @@ static int make_sockets(struct rst_ctx *ctx)
 
 		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
 		    !s->e->peer_outside)
-			r = make_plain(s->holder, s);
+			r = make_plain(ctx, s->holder, s);
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i], *p, *l;
@@ -729,7 +746,7 @@ static int make_sockets(struct rst_ctx *ctx)
 		if (s->owner || !s->holder)
 			continue;
 		if (s->e->peer_closed) {
-			r = make_pair(s->holder, s, NULL);
+			r = make_pair(ctx, s->holder, s, NULL);
 			continue;
 		}
 		if (!mutual(ctx, s->e))
@@ -740,7 +757,7 @@ static int make_sockets(struct rst_ctx *ctx)
 		else if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, p->e, s->e)))
 			r = make_accepted(ctx, l, p, s);
 		else
-			r = make_pair(s->holder, s, p);
+			r = make_pair(ctx, s->holder, s, p);
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -748,7 +765,7 @@ static int make_sockets(struct rst_ctx *ctx)
 
 		if (s->owner || !s->holder)
 			continue;
-		r = make_plain(s->holder, s);
+		r = make_plain(ctx, s->holder, s);
 		if (r >= 0 && s->e->peer_outside) {
 			/* Outside the tree: the name leads to it again. */
 			r = sock_connect(s->holder, s->fd, &s->e->peer_name, 0, "connect to a socket outside the tree");

@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "crl/image.h"
+#include "crl/kernel.h"
 #include "crl/limits.h"
 #include "crl/log.h"
+#include "crl/ptrace.h"
 #include "restore.h"
 
 #define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
@@ -251,6 +254,12 @@ static int check_task(struct rst_ctx *ctx, struct rst_task *t)
 	if (!rst_object(ctx, mm->exe_id))
 		return log_error_errno(-EBADMSG, "%s/%s: the exe names object %u, which is not in the dump",
 				       ctx->opts->dir, name, mm->exe_id);
+	/* The kernel takes back only an XSAVE area of this CPU's size
+	 * (PTRACE_SETREGSET NT_X86_XSTATE); found now, before anything runs. */
+	if (t->core->has_xsave && t->core->xsave.len != crl_xstate_size())
+		return log_error_errno(-EINVAL, "%s/core-%d.img: an XSAVE area of %zu bytes, this CPU's is %zu: "
+						"the dump was made on another kind of CPU",
+				       ctx->opts->dir, t->pid, t->core->xsave.len, crl_xstate_size());
 	if (t->core->has_cwd_id && (!rst_object(ctx, t->core->cwd_id) ||
 				    !rst_object(ctx, t->core->cwd_id)->file))
 		return log_error_errno(-EBADMSG, "%s/core-%d.img: the cwd names an unknown file",
@@ -321,12 +330,38 @@ static int check_object_pages(struct rst_ctx *ctx, struct rst_object *o)
 	return 0;
 }
 
+/* The restored tasks get this kernel's vDSO, moved to where the dumped one
+ * was; saved instruction pointers and return addresses may point into it,
+ * so its code must be the dumped one, byte for byte. */
+static int check_vdso(struct rst_ctx *ctx)
+{
+	const InventoryEntry *inv = ctx->inventory;
+	struct utsname u;
+	uint32_t size, crc;
+
+	if (!inv->has_vdso_size || !inv->has_vdso_crc)
+		return 0;
+	if (crl_kernel_vdso(&size, &crc) < 0)
+		return log_error_errno(-EINVAL, "%s/inventory.img: the dump was made with a [vdso] and this kernel "
+						"maps none: its tasks may be running inside it",
+				       ctx->opts->dir);
+	if (size != inv->vdso_size || crc != inv->vdso_crc)
+		return log_error_errno(-EINVAL, "%s/inventory.img: the vDSO of this kernel (%s, %u bytes, crc %08x) "
+						"differs from the one of the dump (kernel %s, %u bytes, crc %08x); "
+						"restore on the kernel the dump was made on",
+				       ctx->opts->dir, uname(&u) == 0 ? u.release : "?", size, crc, inv->kernel,
+				       inv->vdso_size, inv->vdso_crc);
+	return 0;
+}
+
 int rst_load_images(struct rst_ctx *ctx)
 {
 	size_t cap = 0, nr_files = 0, nr_shmem = 0;
 	int r;
 
 	r = read_one(ctx, CRL_IMG_INVENTORY, 0, (ProtobufCMessage **)&ctx->inventory);
+	if (r >= 0)
+		r = check_vdso(ctx);
 	if (r < 0)
 		return r;
 	r = rst_read_all(ctx, CRL_IMG_PSTREE, 0, add_pstree, &cap, false);

@@ -297,8 +297,6 @@ void rst_object_mapped(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *
 	if (!o || !o->shmem || o->owner)
 		return;
 	o->owner = t->pid;
-	o->owner_start = vma->start;
-	o->owner_end = vma->end;
 	if (!o->reopen[0])
 		snprintf(o->reopen, sizeof(o->reopen), "/proc/%d/map_files/%llx-%llx", t->pid,
 			 (unsigned long long)vma->start, (unsigned long long)vma->end);

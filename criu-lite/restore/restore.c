@@ -9,9 +9,11 @@
  *   3. per task in tree order: its address space (mm.c); the first task
  *      mapping a shared object creates it, the later ones reopen it through
  *      map_files; then every fd of the tree (files.c), then per task the rest
- *      of its kernel state (core.c), credentials last;
- *   4. seal memfds, hand every task its registers (core.c), and let all of
- *      them go at once;
+ *      of its kernel state (core.c): memfds sealed before the fds holding
+ *      them close, credentials late, interval timers last;
+ *   4. park every task in an interrupt stop, hand it its registers
+ *      (core.c), and let all of them go at once: the kernel restarts or
+ *      fails an interrupted syscall as it would have;
  *   5. with -d, return; otherwise wait for the root and pass on its status.
  * A failure at any step kills every task this restore created; the images
  * are only ever read.

@@ -96,6 +96,7 @@ struct rst_sock {
 	int fd;                  /* the socket in owner, once created */
 	int dead_fd;             /* peer_closed: the other end, closed when done */
 	char bound_path[PATH_MAX]; /* the socket file this restore made */
+	ino_t bound_ino;           /* and its inode */
 };
 
 struct rst_object {
@@ -108,7 +109,6 @@ struct rst_object {
 	 * through which later users reopen it. */
 	bool created;
 	pid_t owner;
-	uint64_t owner_start, owner_end;
 	char reopen[96];         /* a /proc path that opens it, once it exists */
 	int ghost_fd;            /* an unlinked file recreated by criu-lite */
 };

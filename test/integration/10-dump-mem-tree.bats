@@ -79,3 +79,29 @@ SHMEM_UNLINKED 524288 $all $T/unlinked.dat"
 	n=$(show_json 'len(d["pstree.img"])')
 	[ "$n" = 7 ] || { echo "pstree.img has $n tasks" >&2; return 1; }
 }
+
+@test "dump into a directory that holds an older dump of another tree: only the new tree's images remain" {
+	start_victim mem-tree
+	dump
+	wait_pids_gone 10
+	local old_root=$ROOT
+	# A second tree, with other pids, dumped into the same directory.
+	rm -f "$T/ready" "$T/pids"
+	start_victim mem-tree
+	[ "$ROOT" != "$old_root" ]
+	dump
+	show_images
+	local want got
+	want=$(show_json '" ".join(str(p) for p in sorted(e["pid"] for e in d["pstree.img"]))')
+	got=$(cd "$IMG" && ls | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | sort -n | tr '\n' ' ' | sed 's/ $//')
+	[ "$got" = "$want" ] || { echo "core images for pids '$got', pstree.img holds '$want'" >&2; ls -A "$IMG" >&2; return 1; }
+	# Nothing but images: no staging or backup directory left behind.
+	local other
+	other=$(cd "$IMG" && ls -A | grep -v '\.img$' || true)
+	[ -z "$other" ] || { echo "left in $IMG: $other" >&2; return 1; }
+	for p in $want; do
+		for k in mm pagemap pages fdinfo; do
+			[ -e "$IMG/$k-$p.img" ] || { echo "no $k-$p.img" >&2; return 1; }
+		done
+	done
+}

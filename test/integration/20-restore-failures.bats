@@ -1,5 +1,7 @@
 #!/usr/bin/env bats
 # Restores that must fail: a mapped file changed or replaced since the dump,
+# a dump made on a kernel with another vDSO or on a CPU with another XSAVE
+# size,
 # a dumped pid taken by another process. Each must fail before it starts
 # the tree, say why (naming the file or the pid on standard error), leave
 # no task with a dumped pid behind, and leave the images as they were.
@@ -65,6 +67,34 @@ restore_must_fail() {
 	cp -p "$T/shared.dat" "$T/shared.dat.new"
 	mv "$T/shared.dat.new" "$T/shared.dat"
 	restore_must_fail "$T/shared.dat"
+	assert_nothing_left
+	assert_images_untouched "$sums"
+}
+
+@test "restore fails: the dump's vDSO is not this kernel's (inventory.img says another size and checksum)" {
+	start_victim rst-private
+	dump
+	wait_pids_free 15
+	# A dump made on another kernel: same framing, another vDSO identity.
+	"$TOOLS/img-set" "$IMG" inventory.img 0 vdso_crc 0x12345678
+	"$TOOLS/img-set" "$IMG" inventory.img 0 kernel 0.0.0-elsewhere
+	local sums
+	sums=$(image_sums)
+	restore_must_fail "0.0.0-elsewhere"
+	[[ "$output" == *vDSO* ]] || { echo "the refusal does not name the vDSO: $output" >&2; return 1; }
+	assert_nothing_left
+	assert_images_untouched "$sums"
+}
+
+@test "restore fails: a task's XSAVE area is not of this CPU's size (a dump from another kind of CPU)" {
+	start_victim rst-private
+	dump
+	wait_pids_free 15
+	local grandchild=${PIDS[2]}
+	"$TOOLS/img-set" "$IMG" "core-$grandchild.img" 0 xsave first:576
+	local sums
+	sums=$(image_sums)
+	restore_must_fail "core-$grandchild.img: an XSAVE area of 576 bytes"
 	assert_nothing_left
 	assert_images_untouched "$sums"
 }

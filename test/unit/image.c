@@ -690,6 +690,16 @@ static void test_validate_core(void **state)
 	samples_init(&s);
 	s.core.cwd = "relative";
 	expect_refused(CRL_IMG_CORE, &s.core.base, "cwd");
+
+	samples_init(&s);
+	s.core.has_oom_score_adj = true;
+	s.core.oom_score_adj = -1001;
+	expect_refused(CRL_IMG_CORE, &s.core.base, "oom_score_adj -1001");
+
+	samples_init(&s);
+	s.core.has_ioprio = true;
+	s.core.ioprio = 4 << 13;
+	expect_refused(CRL_IMG_CORE, &s.core.base, "I/O priority");
 }
 
 /* Pstree: pid 0, a pid over PID_MAX_LIMIT, no threads, leader not first. */

@@ -32,6 +32,10 @@
  *   fd-socks listen-names-closed  the root accepted the child's connection
  *                         (root fd 22, child fd 21) and closed its listening
  *                         socket: both ends keep their addresses.
+ *   fd-socks listen-names-closed-two  the same with two children, whose
+ *                         connections the root accepted (fds 22 and 24)
+ *                         before closing the listener: two restored sockets
+ *                         bear the one name.
  *   fd-socks listen-relative  the same as listen, but the root binds the
  *                         relative path "listen.sock" from its working
  *                         directory $CRL_TEST_DIR.
@@ -61,6 +65,9 @@
  *   fd-socks dgram-empty-peeked  the same, the queue starting with an empty
  *                         message that the root peeked at (MSG_PEEK) before
  *                         the dump.
+ *   fd-socks dgram-empty-head  the same, the queue starting with two empty
+ *                         messages; dgram-empty-head-peeked: the root peeked
+ *                         at the first.
  *   fd-socks dgram-many   a datagram socket bound to $CRL_TEST_DIR/many.sock
  *                         (root, fd 30) holding 2 messages of 100000 bytes
  *                         from each of 3 clients of the child (fds 31-33):
@@ -653,7 +660,9 @@ static void closed_listener_child(void *arg)
 	static const int fds[] = { 21 };
 	int fd;
 
+	(void)arg;
 	close(20);
+	close(22); /* the first child's accepted end, in the second child */
 	fd = connect_to("child: before the dump", vl_path("listen.sock"), SOCK_STREAM);
 	if (fd < 0)
 		return;
@@ -669,11 +678,11 @@ static void closed_listener_child(void *arg)
 	vl_write_fill("child: to the accepted socket, after the restore", 21, L_UP, 63);
 }
 
-/* A connection whose listener was closed after accepting it: both ends
- * keep their addresses all the same. */
-static void listen_closed(void)
+/* Connections whose listener was closed after accepting them: both ends
+ * of each keep their addresses all the same. */
+static void listen_closed(int nr)
 {
-	static const int fds[] = { 22 };
+	static const int fds[] = { 22, 24 };
 	struct sockaddr_un a;
 	socklen_t len = addr_of(vl_path("listen.sock"), &a);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -682,20 +691,26 @@ static void listen_closed(void)
 		vl_die("socket/bind/listen listen.sock");
 	vl_move_fd(fd, 20);
 	vl_ids_save(&ids);
-	vl_fork("child", closed_listener_child, NULL);
-	fd = accept(20, NULL, NULL);
-	if (fd < 0)
-		vl_die("accept");
-	vl_move_fd(fd, 22);
+	for (int i = 0; i < nr; i++) {
+		/* One at a time, so fd 22 is the first child's. */
+		vl_fork(i ? "child-2" : "child", closed_listener_child, NULL);
+		fd = accept(20, NULL, NULL);
+		if (fd < 0)
+			vl_die("accept");
+		vl_move_fd(fd, fds[i]);
+	}
 	close(20);
-	vl_write_fill("root: to the child, before the dump", 22, L_DOWN, 62);
+	for (int i = 0; i < nr; i++)
+		vl_write_fill("root: to a child, before the dump", fds[i], L_DOWN, 62);
 	vl_ready();
 	vl_wait();
 	vl_ids_check(&ids, false, false);
-	vl_expect_fds(fds, 1);
-	expect_name("root: accepted socket", 22, false, vl_path("listen.sock"));
-	vl_read_fill("root: from the child, queued at the dump", 22, L_UP, 61);
-	vl_read_fill("root: from the child, after the restore", 22, L_UP, 63);
+	vl_expect_fds(fds, nr);
+	for (int i = 0; i < nr; i++) {
+		expect_name("root: accepted socket", fds[i], false, vl_path("listen.sock"));
+		vl_read_fill("root: from a child, queued at the dump", fds[i], L_UP, 61);
+		vl_read_fill("root: from a child, after the restore", fds[i], L_UP, 63);
+	}
 }
 
 /* --- dgram --- */
@@ -831,13 +846,14 @@ static void dgram(int mode)
 
 /* --- dgram-empty --- */
 
-static void dgram_empty(bool peeked)
+static void dgram_empty(bool head, bool peeked)
 {
 	static const int fds[] = { 16, 17 };
 	static const struct msgspec q1[] = { { 100, 81 }, { 0, 82 }, { 200, 83 }, { 0, 84 }, { 300, 85 } };
 	static const struct msgspec q2[] = { { 0, 86 }, { 100, 87 }, { 0, 88 }, { 200, 89 } };
-	const struct msgspec *q = peeked ? q2 : q1;
-	int nq = peeked ? N(q2) : N(q1);
+	static const struct msgspec q3[] = { { 0, 90 }, { 0, 91 }, { 50, 92 }, { 0, 93 } };
+	const struct msgspec *q = head ? q3 : peeked ? q2 : q1;
+	int nq = head ? N(q3) : peeked ? N(q2) : N(q1);
 	char c;
 
 	make_pair(SOCK_DGRAM, 16, 17);
@@ -1115,7 +1131,9 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "pairs"))
 		pairs();
 	else if (!strcmp(mode, "listen-names-closed"))
-		listen_closed();
+		listen_closed(1);
+	else if (!strcmp(mode, "listen-names-closed-two"))
+		listen_closed(2);
 	else if (!strncmp(mode, "listen", 6))
 		listen_root(mode);
 	else if (!strcmp(mode, "dgram"))
@@ -1125,9 +1143,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "dgram-reply"))
 		dgram(2);
 	else if (!strcmp(mode, "dgram-empty"))
-		dgram_empty(false);
+		dgram_empty(false, false);
 	else if (!strcmp(mode, "dgram-empty-peeked"))
-		dgram_empty(true);
+		dgram_empty(false, true);
+	else if (!strcmp(mode, "dgram-empty-head"))
+		dgram_empty(true, false);
+	else if (!strcmp(mode, "dgram-empty-head-peeked"))
+		dgram_empty(true, true);
 	else if (!strcmp(mode, "dgram-relative"))
 		dgram(3);
 	else if (!strcmp(mode, "dgram-relative-here"))

@@ -24,8 +24,10 @@
  *
  * rst-state limits: instead, each task sets resource limits (soft ones
  * lowered, child-2 also lowers hard ones), a nice value, a scheduling
- * policy and a CPU affinity of its own; after vl_wait() all of them must
- * be as they were, not those of criu-lite.
+ * policy, a CPU affinity, an oom_score_adj, a
+ * timer slack and an I/O priority (child-2 in the idle class) of its own;
+ * after vl_wait() all of them must be as they were, not those of
+ * criu-lite.
  */
 #include <grp.h>
 #include <linux/capability.h>
@@ -262,7 +264,32 @@ struct limits {
 	struct rlimit rl[RLIM_NLIMITS];
 	int nice, policy;
 	cpu_set_t cpus;
+	int oom_score_adj;
+	long timer_slack, ioprio;
 };
+
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_PRIO(class, level) (((class) << 13) | (level))
+
+static int read_oom_score_adj(void)
+{
+	FILE *f = fopen("/proc/self/oom_score_adj", "r");
+	int v = 12345;
+
+	if (!f || fscanf(f, "%d", &v) != 1)
+		vl_fail("cannot read /proc/self/oom_score_adj");
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void write_oom_score_adj(int v)
+{
+	FILE *f = fopen("/proc/self/oom_score_adj", "w");
+
+	if (!f || fprintf(f, "%d", v) < 0 || fclose(f) != 0)
+		vl_die("oom_score_adj");
+}
 
 static struct limits limits_before;
 
@@ -274,6 +301,9 @@ static void read_limits(struct limits *l)
 	l->nice = getpriority(PRIO_PROCESS, 0);
 	l->policy = sched_getscheduler(0);
 	sched_getaffinity(0, sizeof(l->cpus), &l->cpus);
+	l->oom_score_adj = read_oom_score_adj();
+	l->timer_slack = prctl(PR_GET_TIMERSLACK);
+	l->ioprio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
 }
 
 static void setup_limits(void)
@@ -306,6 +336,16 @@ static void setup_limits(void)
 	CPU_SET(0, &one);
 	if (idx != 0 && sched_setaffinity(0, sizeof(one), &one) < 0)
 		vl_die("sched_setaffinity");
+	/* Positive values: lowering it below 0 takes CAP_SYS_RESOURCE, which
+	 * root may lack (in a container, for one). */
+	write_oom_score_adj(100 * idx + 7);
+	if (prctl(PR_SET_TIMERSLACK, 70001UL + 1000 * idx) < 0)
+		vl_die("PR_SET_TIMERSLACK");
+	/* Best effort (class 2) at levels 1 and 6 for the root and child-1;
+	 * the idle class (3) for child-2. */
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		    idx == 2 ? IOPRIO_PRIO(3, 0) : IOPRIO_PRIO(2, 1 + 5 * idx)) < 0)
+		vl_die("ioprio_set");
 }
 
 static void check_limits(void)
@@ -326,6 +366,12 @@ static void check_limits(void)
 		vl_fail("the nice value is %d, was %d", now.nice, limits_before.nice);
 	if (now.policy != limits_before.policy)
 		vl_fail("the scheduling policy is %d, was %d", now.policy, limits_before.policy);
+	if (now.oom_score_adj != limits_before.oom_score_adj)
+		vl_fail("oom_score_adj is %d, was %d", now.oom_score_adj, limits_before.oom_score_adj);
+	if (now.timer_slack != limits_before.timer_slack)
+		vl_fail("the timer slack is %ld ns, was %ld ns", now.timer_slack, limits_before.timer_slack);
+	if (now.ioprio != limits_before.ioprio)
+		vl_fail("the I/O priority is %#lx, was %#lx", now.ioprio, limits_before.ioprio);
 	if (!CPU_EQUAL(&now.cpus, &limits_before.cpus))
 		vl_fail("the CPU affinity is %d CPUs, was %d CPUs (%s)", CPU_COUNT(&now.cpus),
 			CPU_COUNT(&limits_before.cpus), CPU_ISSET(1, &now.cpus) ? "cpu 1 allowed now" : "");

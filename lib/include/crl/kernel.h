@@ -3,6 +3,7 @@
 #ifndef CRL_KERNEL_H
 #define CRL_KERNEL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* st_dev of the kernel's internal shmem mount, which holds shared anonymous
@@ -14,8 +15,6 @@ int crl_kernel_shm_dev(dev_t *ret);
  * pid. */
 struct stat;
 int crl_map_files_stat(pid_t pid, unsigned long start, unsigned long end, struct stat *ret);
-/* Open it (O_RDONLY or O_RDWR | O_CLOEXEC); returns the fd or -errno. */
-int crl_map_files_open(pid_t pid, unsigned long start, unsigned long end, int flags);
 /* The link text ("/path (deleted)", "/memfd:name (deleted)"...). */
 int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len);
 
@@ -26,5 +25,21 @@ int crl_pidfd_getfd(int pidfd, int fd);
 /* kcmp(KCMP_FILE): 0 when fd1 of pid1 and fd2 of pid2 are one open file
  * description, 1 or 2 to order them otherwise, -errno on failure. */
 int crl_kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2);
+
+/* The kernel's struct sigaction on x86_64, as rt_sigaction(2) takes it
+ * (the libc one differs). */
+struct crl_ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+/* The identity of this kernel's vDSO: its size and the CRC32C of its code,
+ * read from criu-lite's own [vdso] (every 64-bit task gets the same
+ * image). A dump records it; restore refuses a dump whose vDSO differs,
+ * because the saved registers and stacks may point into it. Returns 0 or
+ * -errno. */
+int crl_kernel_vdso(uint32_t *size, uint32_t *crc);
 
 #endif

@@ -31,8 +31,8 @@ struct crl_stop_info {
  * it cannot be traced (already traced, a zombie...); -ETIMEDOUT when it did
  * not stop within timeout_ms (it sleeps in the kernel and cannot be
  * interrupted, a vfork() parent for one: it stays traced until criu-lite
- * exits, which lets it go). On failure the signals stolen so far are sent
- * to it again (their siginfo is lost).
+ * exits, which lets it go). On any failure the signals stolen so far are
+ * sent to it again (their siginfo is lost).
  */
 int crl_ptrace_seize(pid_t tid, unsigned long options, struct crl_stop_info *info, unsigned timeout_ms);
 

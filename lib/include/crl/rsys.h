@@ -40,7 +40,6 @@ struct crl_rsys {
 	struct user_regs_struct orig;
 	uint64_t syscall_ip;
 	uint64_t scratch, scratch_size, scratch_used;
-	unsigned nr_calls;
 	unsigned nr_stolen;
 	siginfo_t stolen[CRL_MAX_STOLEN];
 };

@@ -5,6 +5,7 @@
 #ifndef CRL_UTIL_H
 #define CRL_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,6 +59,12 @@ static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
  * buffer. Returns 0, or -errno. *ret_size excludes the NUL. */
 int crl_read_file(const char *path, char **ret_buf, size_t *ret_size);
 int crl_read_fileat(int dirfd, const char *path, char **ret_buf, size_t *ret_size);
+
+/* opendir() of name relative to dirfd ("." for dirfd itself), through an
+ * open file description of its own: a dup of dirfd would share its read
+ * position, and a second listing would find nothing. NULL with errno set on
+ * failure. */
+DIR *crl_opendirat(int dirfd, const char *name);
 
 /* write()/read() the whole buffer, retrying on EINTR and short counts.
  * Returns 0 or -errno (-EIO on a short read at end of file). */
