@@ -226,6 +226,7 @@ static void ctx_release(struct dump_ctx *ctx)
 	free(ctx->tasks);
 	dump_objects_free(ctx->objects);
 	dump_files_free(ctx->files);
+	dump_sockets_free(ctx->sockets);
 	if (ctx->stagefd >= 0)
 		close(ctx->stagefd);
 	if (ctx->dirfd >= 0)
@@ -247,6 +248,8 @@ int cmd_dump(const struct crl_opts *o)
 	r = dump_objects_new(&ctx.objects);
 	if (r >= 0)
 		r = dump_files_new(&ctx.files);
+	if (r >= 0)
+		r = dump_sockets_new(&ctx.sockets);
 	if (r < 0)
 		return log_error_errno(r, "out of memory");
 	r = open_image_dir(&ctx);

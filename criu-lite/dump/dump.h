@@ -4,7 +4,8 @@
  *   pstree.c   freeze the tree, and leave it: resume or kill
  *   core.c     registers, signals, creds and the other per-task kernel state
  *   mm.c       VMAs: classification, mm fields, private pages
- *   files.c    file descriptors, pipes and unix sockets
+ *   files.c    file descriptors and pipes
+ *   sockets.c  unix sockets and their queues
  *   objects.c  the tree-wide table of mapped objects, keyed by (st_dev, st_ino)
  *   dump.c     the order of it all, the image directory
  */
@@ -72,6 +73,7 @@ struct dump_ctx {
 
 	struct dump_objects *objects;
 	struct dump_files *files;
+	struct dump_sockets *sockets;
 	struct crl_zero_pfns zero;
 	bool pagemap_scan;           /* PAGEMAP_SCAN works (until it fails once) */
 	dev_t shm_dev;
@@ -109,6 +111,17 @@ void dump_files_free(struct dump_files *f);
 int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t);
 /* filedesc.img, pipes.img (with their data), unixsk.img (with queues). */
 int dump_files_write(struct dump_ctx *ctx);
+/* Refuse fd of t (link: where /proc/PID/fd/N leads), saying what it is. */
+int dump_refuse_fd(const struct dump_task *t, int fd, const char *link, const char *what);
+
+/* sockets.c */
+int dump_sockets_new(struct dump_sockets **ret);
+void dump_sockets_free(struct dump_sockets *s);
+/* The unix socket inode ino behind fd of t, checked; *ret: its id. */
+int dump_sockets_add(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, uint64_t ino,
+		     uint32_t *ret);
+/* Every socket noted, with its queue, into unixsk.img. */
+int dump_sockets_write(struct dump_ctx *ctx, struct crl_img *img);
 
 /* objects.c */
 int dump_objects_new(struct dump_objects **ret);

@@ -8,33 +8,23 @@
  *
  * Pipes and FIFOs are read without taking anything out of them: criu-lite
  * opens a reader on the pipe through /proc/PID/fd/N and tee()s its buffers
- * into a pipe of its own. Unix sockets are described by unix_diag (lib/nl.c)
- * and their queues are peeked at with SO_PEEK_OFF, on a copy of the socket
- * taken with pidfd_getfd(). With --leave-running every byte stays where it
- * was.
+ * into a pipe of its own; unix sockets are peeked at (sockets.c). With
+ * --leave-running every byte stays where it was.
  *
  * What cannot be restored is refused here, naming the task, the fd and what
  * it is.
  */
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
-#include <netinet/tcp.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 
 #include "fdinfo.pb-c.h"
 
 #include "crl/image.h"
 #include "crl/kernel.h"
 #include "crl/log.h"
-#include "crl/nl.h"
 #include "dump.h"
-
-#define PEEK_BUF (256u << 10)
 
 struct dump_desc {
 	uint32_t id;
@@ -59,22 +49,11 @@ struct dump_pipe {
 	int fd;
 };
 
-struct dump_sock {
-	uint32_t id;
-	struct crl_unix_sk diag;
-	pid_t pid;
-	int fd;
-};
-
 struct dump_files {
 	struct dump_desc *descs;
 	size_t nr_descs, cap_descs;
 	struct dump_pipe *pipes;
 	size_t nr_pipes, cap_pipes;
-	struct dump_sock *socks;
-	size_t nr_socks, cap_socks;
-	struct crl_unix_table diag;
-	bool have_diag;
 };
 
 int dump_files_new(struct dump_files **ret)
@@ -91,12 +70,10 @@ void dump_files_free(struct dump_files *f)
 		free(f->descs[i].path);
 	free(f->descs);
 	free(f->pipes);
-	free(f->socks);
-	crl_unix_table_free(&f->diag);
 	free(f);
 }
 
-static int refuse_fd(const struct dump_task *t, int fd, const char *link, const char *what)
+int dump_refuse_fd(const struct dump_task *t, int fd, const char *link, const char *what)
 {
 	return log_error_errno(-EOPNOTSUPP, "task %d (%s): fd %d (%s) is %s; not supported", t->pid,
 			       t->stat.comm, fd, link, what);
@@ -164,50 +141,6 @@ static bool is_tty(dev_t rdev)
 	return (maj >= 136 && maj <= 143) || maj == 4 || (maj == 5 && min != 2);
 }
 
-/* A unix socket of the tree: what unix_diag says of it, checked. */
-static int add_socket(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
-		      uint64_t ino, uint32_t *ret)
-{
-	struct dump_files *f = ctx->files;
-	const struct crl_unix_sk *s;
-	int r;
-
-	for (size_t i = 0; i < f->nr_socks; i++)
-		if (f->socks[i].diag.ino == ino) {
-			*ret = f->socks[i].id;
-			return 0;
-		}
-	if (!f->have_diag) {
-		r = crl_unix_diag_all(&f->diag);
-		if (r < 0)
-			return log_error_errno(r, "cannot list unix sockets with sock_diag: %m");
-		f->have_diag = true;
-	}
-	s = crl_unix_find(&f->diag, ino);
-	if (!s) {
-		_cleanup_close_ int pidfd = crl_pidfd_open(t->pid), sk = -1;
-		int domain = -1;
-		socklen_t len = sizeof(domain);
-
-		if (pidfd >= 0)
-			sk = crl_pidfd_getfd(pidfd, fd);
-		if (sk >= 0)
-			getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &domain, &len);
-		return refuse_fd(t, fd, link,
-				 domain == AF_INET ? "an IPv4 socket" :
-				 domain == AF_INET6 ? "an IPv6 socket" :
-				 domain == AF_NETLINK ? "a netlink socket" :
-				 domain == AF_PACKET ? "a packet socket" : "a socket of another family than unix");
-	}
-	if (s->nr_icons)
-		return refuse_fd(t, fd, link, "a listening unix socket with connections not yet accepted");
-	if (GROW(f->socks, f->cap_socks, f->nr_socks + 1) < 0)
-		return -ENOMEM;
-	f->socks[f->nr_socks] = (struct dump_sock){ .id = f->nr_socks + 1, .diag = *s, .pid = t->pid, .fd = fd };
-	*ret = ++f->nr_socks;
-	return 0;
-}
-
 /* Fill a new description for fd from what it is. */
 static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
 		    const struct stat *st, struct dump_desc *d)
@@ -219,7 +152,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 	if (!strncmp(link, "anon_inode:", 11)) {
 		const char *what = link + 11;
 
-		return refuse_fd(t, fd, link,
+		return dump_refuse_fd(t, fd, link,
 				 !strcmp(what, "[eventfd]") ? "an eventfd" :
 				 !strcmp(what, "[eventpoll]") ? "an epoll instance" :
 				 !strcmp(what, "[signalfd]") ? "a signalfd" :
@@ -232,11 +165,11 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 				 "a kernel object without a file (anon inode)");
 	}
 	if (!strncmp(link, "pidfd:", 6))
-		return refuse_fd(t, fd, link, "a pidfd");
+		return dump_refuse_fd(t, fd, link, "a pidfd");
 
 	if (S_ISSOCK(st->st_mode)) {
 		d->kind = FD_KIND__FD_UNIX;
-		return add_socket(ctx, t, fd, link, st->st_ino, &d->sk_id);
+		return dump_sockets_add(ctx, t, fd, link, st->st_ino, &d->sk_id);
 	}
 	if (S_ISFIFO(st->st_mode)) {
 		if (!strncmp(link, "pipe:", 5)) {
@@ -244,7 +177,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 		} else {
 			d->kind = FD_KIND__FD_FIFO;
 			if (link[0] != '/')
-				return refuse_fd(t, fd, link, "a FIFO without a path");
+				return dump_refuse_fd(t, fd, link, "a FIFO without a path");
 			r = dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 			if (r < 0)
 				return r;
@@ -256,7 +189,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 
 		if (is_tty(st->st_rdev)) {
 			if (!ctx->opts->shell_job)
-				return refuse_fd(t, fd, link, "a terminal: dump with --shell-job to reconnect it "
+				return dump_refuse_fd(t, fd, link, "a terminal: dump with --shell-job to reconnect it "
 							      "to the terminal of the restore");
 			d->kind = FD_KIND__FD_TTY;
 		} else if (major(st->st_rdev) == 1 &&
@@ -264,12 +197,12 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 			    minor(st->st_rdev) == 8 || minor(st->st_rdev) == 9)) {
 			d->kind = FD_KIND__FD_CHR; /* null, zero, full, random, urandom: no state */
 		} else if (major(st->st_rdev) == 5 && minor(st->st_rdev) == 2) {
-			return refuse_fd(t, fd, link, "a pseudo-terminal master");
+			return dump_refuse_fd(t, fd, link, "a pseudo-terminal master");
 		} else {
-			return refuse_fd(t, fd, link, "a character device with state criu-lite cannot save");
+			return dump_refuse_fd(t, fd, link, "a character device with state criu-lite cannot save");
 		}
 		if (link[0] != '/' || stat(link, &now) < 0 || now.st_rdev != st->st_rdev)
-			return refuse_fd(t, fd, link, "a device whose path no longer names it");
+			return dump_refuse_fd(t, fd, link, "a device whose path no longer names it");
 		d->path = strdup(link);
 		d->rdev = st->st_rdev;
 		return d->path ? 0 : -ENOMEM;
@@ -279,7 +212,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 		size_t len = strlen(link);
 
 		if (strncmp(link, "/memfd:", 7))
-			return refuse_fd(t, fd, link, "an internal shared-memory file");
+			return dump_refuse_fd(t, fd, link, "an internal shared-memory file");
 		if (len > 10 && !strcmp(link + len - 10, " (deleted)"))
 			len -= 10;
 		name = strndup(link + 7, len - 7);
@@ -299,7 +232,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 		if (len > 10 && !strcmp(name + len - 10, " (deleted)"))
 			name[len - 10] = '\0';
 		if (name[0] != '/')
-			return refuse_fd(t, fd, link, "an unlinked file without a path");
+			return dump_refuse_fd(t, fd, link, "an unlinked file without a path");
 		d->kind = FD_KIND__FD_UNLINKED;
 		return dump_objects_add_shmem(ctx->objects, SHMEM_KIND__SHMEM_UNLINKED, name, st, t->pid, src,
 					      &d->object_id);
@@ -308,11 +241,11 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 		struct stat now;
 
 		if (link[0] != '/' || stat(link, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
-			return refuse_fd(t, fd, link, "a file whose path no longer leads to it");
+			return dump_refuse_fd(t, fd, link, "a file whose path no longer leads to it");
 		d->kind = S_ISDIR(st->st_mode) ? FD_KIND__FD_DIR : FD_KIND__FD_REG;
 		return dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 	}
-	return refuse_fd(t, fd, link, "of a kind criu-lite does not know");
+	return dump_refuse_fd(t, fd, link, "of a kind criu-lite does not know");
 }
 
 int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
@@ -469,293 +402,6 @@ out:
 	return 0;
 }
 
-/* The messages queued to a socket, peeked at from a copy of it: the peek
- * offset walks through the queue without taking anything from it, and is
- * put back afterwards. */
-struct queue {
-	ProtobufCBinaryData *msgs;
-	ProtobufCBinaryData *from;   /* datagrams: sender address of each */
-	size_t nr, cap, cap_from;
-};
-
-static void queue_free(struct queue *q)
-{
-	for (size_t i = 0; i < q->nr; i++) {
-		free(q->msgs[i].data);
-		if (q->from)
-			free(q->from[i].data);
-	}
-	free(q->msgs);
-	free(q->from);
-}
-
-static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *ret_peek_off)
-{
-	_cleanup_free_ char *buf = malloc(PEEK_BUF);
-	int saved = -1, zero = 0, r = 0;
-	ssize_t head = -1;
-	socklen_t len = sizeof(saved);
-	bool eof_reads_zero = s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1);
-	struct sockaddr_un head_from;
-	socklen_t head_len = sizeof(head_from);
-
-	if (!buf)
-		return -ENOMEM;
-	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0)
-		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
-	/* The walk below cannot see an empty message that was peeked at
-	 * before (at offset 0 the kernel steps over those); a peek without an
-	 * offset still sees the head of the queue, which is where the task's
-	 * own MSG_PEEK leaves one. This peek marks an empty head too, so the
-	 * walk never sees it: it is added after the walk. */
-	if (s->diag.type != SOCK_STREAM) {
-		int off = -1;
-
-		if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0)
-			head = recvfrom(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
-					(struct sockaddr *)&head_from, &head_len);
-	}
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
-		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
-	for (;;) {
-		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
-		struct iovec iov = { buf, PEEK_BUF };
-		struct sockaddr_un from;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf), .msg_name = &from,
-				     .msg_namelen = sizeof(from) };
-		struct cmsghdr *c;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		bool rights = false;
-
-		if (n < 0) {
-			if (errno != EAGAIN)
-				r = log_error_errno(negative_errno(), "task %d fd %d: peeking at the queue: %m",
-						    s->pid, s->fd);
-			break;
-		}
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (size_t k = 0; k < nfd; k++)
-					close(fds[k]);
-				rights = true;
-			}
-		if (rights) {
-			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a message queued to this socket carries "
-							 "file descriptors; not supported",
-					    s->pid, s->fd);
-			break;
-		}
-		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a queued message is larger than %u bytes; "
-							 "not supported",
-					    s->pid, s->fd, PEEK_BUF);
-			break;
-		}
-		/* End of file: a stream's, or a seqpacket's whose peer is gone
-		 * or which was shut down for reading. */
-		if (n == 0 && (s->diag.type == SOCK_STREAM || eof_reads_zero))
-			break;
-		/* An empty datagram: the kernel marks it peeked, and the next
-		 * peek at the same offset steps over it. */
-		if (q->nr >= (1u << 20)) {
-			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: more than %u queued messages", s->pid,
-					    s->fd, 1u << 20);
-			break;
-		}
-		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		q->msgs[q->nr].data = malloc(n ? n : 1);
-		q->from[q->nr].len = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
-					     ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
-					     : 0;
-		q->from[q->nr].data = malloc(q->from[q->nr].len + 1);
-		if (!q->msgs[q->nr].data || !q->from[q->nr].data) {
-			free(q->msgs[q->nr].data);
-			free(q->from[q->nr].data);
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(q->from[q->nr].data, from.sun_path, q->from[q->nr].len);
-		memcpy(q->msgs[q->nr].data, buf, n);
-		q->msgs[q->nr++].len = n;
-	}
-	/* An empty message at the head, which the walk stepped over: it was
-	 * peeked at (by the probe above, or by the task) before the walk.
-	 * A seqpacket socket at end of file also reads 0 from an empty
-	 * queue. */
-	if (r >= 0 && head == 0 && !(eof_reads_zero && q->nr == 0)) {
-		size_t flen = head_len > offsetof(struct sockaddr_un, sun_path)
-				      ? head_len - offsetof(struct sockaddr_un, sun_path)
-				      : 0;
-
-		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
-			r = -ENOMEM;
-		} else {
-			memmove(q->msgs + 1, q->msgs, q->nr * sizeof(*q->msgs));
-			memmove(q->from + 1, q->from, q->nr * sizeof(*q->from));
-			q->msgs[0] = (ProtobufCBinaryData){ 0, malloc(1) };
-			q->from[0] = (ProtobufCBinaryData){ flen, malloc(flen + 1) };
-			q->nr++;
-			if (!q->msgs[0].data || !q->from[0].data)
-				r = -ENOMEM;
-			else
-				memcpy(q->from[0].data, head_from.sun_path, flen);
-		}
-	}
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
-		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
-				    s->fd);
-	*ret_peek_off = saved;
-	return r;
-}
-
-static uint32_t sock_id_of(const struct dump_files *f, uint64_t ino)
-{
-	for (size_t i = 0; i < f->nr_socks; i++)
-		if (f->socks[i].diag.ino == ino)
-			return f->socks[i].id;
-	return 0;
-}
-
-static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct crl_img *img)
-{
-	const struct crl_unix_sk *d = &s->diag;
-	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
-	_cleanup_close_ int pidfd = -1, sk = -1;
-	struct queue q = { 0 };
-	struct sockaddr_un peer;
-	socklen_t plen = sizeof(peer), olen;
-	int v, r;
-
-	pidfd = crl_pidfd_open(s->pid);
-	sk = pidfd < 0 ? pidfd : crl_pidfd_getfd(pidfd, s->fd);
-	if (sk < 0)
-		return log_error_errno(sk, "task %d fd %d: cannot take a copy of the socket: %m", s->pid, s->fd);
-	e.id = s->id;
-	e.ino = d->ino;
-	e.type = d->type;
-	e.state = d->state;
-	if (d->name_len) {
-		e.has_name = true;
-		e.name.data = (uint8_t *)d->name;
-		e.name.len = d->name_len;
-	}
-	if (d->peer_ino) {
-		const struct crl_unix_sk *outside;
-
-		e.peer_id = sock_id_of(ctx->files, d->peer_ino);
-		e.has_peer_id = e.peer_id != 0;
-		outside = e.peer_id ? NULL : crl_unix_find(&ctx->files->diag, d->peer_ino);
-		if (!e.peer_id && d->type == SOCK_DGRAM && outside && outside->name_len) {
-			/* A datagram socket connected to a named one outside
-			 * the tree (syslog's /dev/log): connected again by
-			 * name at restore. */
-			e.has_peer_outside = e.peer_outside = true;
-			e.has_peer_name = true;
-			e.peer_name.data = (uint8_t *)outside->name;
-			e.peer_name.len = outside->name_len;
-		} else if (!e.peer_id) {
-			return log_error_errno(-EOPNOTSUPP,
-					       "task %d fd %d: unix socket connected to a socket outside the "
-					       "tree; not supported",
-					       s->pid, s->fd);
-		}
-	} else if (d->has_peer) {
-		/* Connected to a peer that has no inode: either a closed one
-		 * (the kernel shut this end down then), or a connection a
-		 * listener has not accepted yet. */
-		if (d->type != SOCK_DGRAM && d->shutdown != 3)
-			return log_error_errno(-EOPNOTSUPP,
-					       "task %d fd %d: unix socket connected to a socket outside the "
-					       "tree (a listener that has not accepted it yet); not supported",
-					       s->pid, s->fd);
-		e.has_peer_closed = e.peer_closed = true;
-	}
-	if (e.peer_id) {
-		if (getpeername(sk, (struct sockaddr *)&peer, &plen) == 0 &&
-		    plen > offsetof(struct sockaddr_un, sun_path)) {
-			e.has_peer_name = true;
-			e.peer_name.data = (uint8_t *)peer.sun_path;
-			e.peer_name.len = plen - offsetof(struct sockaddr_un, sun_path);
-		}
-	}
-	if (d->state == TCP_LISTEN) {
-		e.has_backlog = true;
-		e.backlog = d->wqueue;
-	}
-	e.has_shutdown = d->shutdown != 0;
-	e.shutdown = d->shutdown;
-	if (d->has_vfs) {
-		struct stat st;
-
-		e.has_vfs_dev = e.has_vfs_ino = true;
-		e.vfs_dev = d->vfs_dev;
-		e.vfs_ino = d->vfs_ino;
-		char path[PATH_MAX];
-
-		/* A relative name is relative to the binder's cwd at bind
-		 * time; the task's cwd is the best guess left. */
-		if (d->name_len && d->name[0] == '/')
-			snprintf(path, sizeof(path), "%.*s", (int)strnlen(d->name, d->name_len), d->name);
-		else
-			snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", s->pid,
-				 (int)strnlen(d->name, d->name_len), d->name);
-		if (d->name_len && d->name[0] && stat(path, &st) == 0 && st.st_ino == d->vfs_ino) {
-			e.has_vfs_mode = true;
-			e.vfs_mode = st.st_mode & 07777;
-		}
-	}
-	olen = sizeof(v);
-	if (getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &olen) == 0) {
-		e.has_rcvbuf = true;
-		e.rcvbuf = v;
-	}
-	olen = sizeof(v);
-	if (getsockopt(sk, SOL_SOCKET, SO_SNDBUF, &v, &olen) == 0) {
-		e.has_sndbuf = true;
-		e.sndbuf = v;
-	}
-	olen = sizeof(v);
-	if (getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &v, &olen) == 0 && v) {
-		e.has_passcred = true;
-		e.passcred = true;
-	}
-	if (d->state != TCP_LISTEN) {
-		int peek_off = -1;
-
-		r = peek_socket(s, sk, &q, &peek_off);
-		if (r < 0) {
-			queue_free(&q);
-			return r;
-		}
-		e.has_peek_off = peek_off >= 0;
-		e.peek_off = peek_off;
-		if (e.peer_outside && q.nr) {
-			queue_free(&q);
-			return log_error_errno(-EOPNOTSUPP, "task %d fd %d: messages from a socket outside the tree "
-							    "are queued to it; not supported",
-					       s->pid, s->fd);
-		}
-		e.n_queue = q.nr;
-		e.queue = q.msgs;
-		if (d->type != SOCK_STREAM) {
-			e.n_queue_from = q.nr;
-			e.queue_from = q.from;
-		}
-	}
-	r = crl_img_write(img, &e.base);
-	queue_free(&q);
-	if (r < 0)
-		return log_error_errno(r, "unixsk.img: %s", crl_img_error(img));
-	return 0;
-}
-
 int dump_files_write(struct dump_ctx *ctx)
 {
 	struct dump_files *f = ctx->files;
@@ -805,8 +451,8 @@ int dump_files_write(struct dump_ctx *ctx)
 		free(e.packet);
 		free(buf);
 	}
-	for (size_t i = 0; i < f->nr_socks && r >= 0; i++)
-		r = dump_socket(ctx, &f->socks[i], socks);
+	if (r >= 0)
+		r = dump_sockets_write(ctx, socks);
 	if (r >= 0) {
 		r = crl_img_close(descs);
 		descs = NULL;

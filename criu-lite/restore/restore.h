@@ -7,7 +7,8 @@
  *   objects.c  files (opened, identity checked) and shared objects (created
  *              by their first user, reopened by the others through map_files)
  *   files.c    file descriptors: descriptions created once and shared again,
- *              pipes with their data, unix sockets with their queues
+ *              pipes with their data
+ *   sockets.c  unix sockets with their links, names and queues
  *   mm.c       the address space of a task, driven by remote syscalls
  *   core.c     signals, rseq, creds and the rest; registers last
  *   restore.c  the order of it all
@@ -170,12 +171,28 @@ void rst_release_objects(struct rst_ctx *ctx);
 /* Move fd of task t up to its holding range (kept until the tree is
  * done); *ret_fd is its new number. */
 int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd);
+/* A new fd in t for the very description fd of owner holds. */
+int rst_take_fd(struct rst_task *t, pid_t owner, int fd, int *ret_fd);
+/* Status flags of a description made by pipe2/socket, which take none. */
+int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags);
 int rst_load_files(struct rst_ctx *ctx);
-int rst_check_socket_paths(struct rst_ctx *ctx);
 void rst_free_files(struct rst_ctx *ctx);
 /* Every fd of every task (the whole tree at once: a description may be
  * created in one task and taken by others). */
 int rst_restore_files(struct rst_ctx *ctx);
+
+/* sockets.c */
+/* The first task (tree order) holding each socket: the one that makes it. */
+void rst_find_socket_holders(struct rst_ctx *ctx);
+/* Before any task exists: every path a socket will be bound to is free, or
+ * holds the socket file the dumped one left behind. */
+int rst_check_socket_paths(struct rst_ctx *ctx);
+/* Every socket, in every holder, before any fd is placed. */
+int rst_make_sockets(struct rst_ctx *ctx);
+/* An fd in t for the socket of description d. */
+int rst_open_socket(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, int *ret_fd);
+/* Queues, shutdowns and peek offsets, once every fd is in place. */
+int rst_refill_sockets(struct rst_ctx *ctx);
 /* A failed restore removes the socket files it made. */
 void rst_unbind_sockets(struct rst_ctx *ctx);
 /* Hand the terminal to the restored job, and take it back. */

@@ -1,0 +1,389 @@
+/*
+ * Unix sockets of the tree: what unix_diag (lib/nl.c) says of each, its
+ * options, and the messages queued to it, peeked at with SO_PEEK_OFF on a
+ * copy of the socket taken with pidfd_getfd(): nothing is taken out of the
+ * queue, and the task's own peek offset is put back.
+ */
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "fdinfo.pb-c.h"
+
+#include "crl/image.h"
+#include "crl/kernel.h"
+#include "crl/log.h"
+#include "crl/nl.h"
+#include "dump.h"
+
+#define PEEK_BUF (256u << 10)
+
+struct dump_sock {
+	uint32_t id;
+	struct crl_unix_sk diag;
+	pid_t pid;
+	int fd;
+};
+
+struct dump_sockets {
+	struct dump_sock *socks;
+	size_t nr_socks, cap_socks;
+	struct crl_unix_table diag;
+	bool have_diag;
+};
+
+int dump_sockets_new(struct dump_sockets **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+void dump_sockets_free(struct dump_sockets *f)
+{
+	if (!f)
+		return;
+	free(f->socks);
+	crl_unix_table_free(&f->diag);
+	free(f);
+}
+
+/* A unix socket of the tree: what unix_diag says of it, checked. */
+int dump_sockets_add(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, uint64_t ino,
+		     uint32_t *ret)
+{
+	struct dump_sockets *f = ctx->sockets;
+	const struct crl_unix_sk *s;
+	int r;
+
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (f->socks[i].diag.ino == ino) {
+			*ret = f->socks[i].id;
+			return 0;
+		}
+	if (!f->have_diag) {
+		r = crl_unix_diag_all(&f->diag);
+		if (r < 0)
+			return log_error_errno(r, "cannot list unix sockets with sock_diag: %m");
+		f->have_diag = true;
+	}
+	s = crl_unix_find(&f->diag, ino);
+	if (!s) {
+		_cleanup_close_ int pidfd = crl_pidfd_open(t->pid), sk = -1;
+		int domain = -1;
+		socklen_t len = sizeof(domain);
+
+		if (pidfd >= 0)
+			sk = crl_pidfd_getfd(pidfd, fd);
+		if (sk >= 0)
+			getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+		return dump_refuse_fd(t, fd, link,
+				 domain == AF_INET ? "an IPv4 socket" :
+				 domain == AF_INET6 ? "an IPv6 socket" :
+				 domain == AF_NETLINK ? "a netlink socket" :
+				 domain == AF_PACKET ? "a packet socket" : "a socket of another family than unix");
+	}
+	if (s->nr_icons)
+		return dump_refuse_fd(t, fd, link, "a listening unix socket with connections not yet accepted");
+	if (GROW(f->socks, f->cap_socks, f->nr_socks + 1) < 0)
+		return -ENOMEM;
+	f->socks[f->nr_socks] = (struct dump_sock){ .id = f->nr_socks + 1, .diag = *s, .pid = t->pid, .fd = fd };
+	*ret = ++f->nr_socks;
+	return 0;
+}
+
+/* The messages queued to a socket, peeked at from a copy of it: the peek
+ * offset walks through the queue without taking anything from it, and is
+ * put back afterwards. */
+struct queue {
+	ProtobufCBinaryData *msgs;
+	ProtobufCBinaryData *from;   /* datagrams: sender address of each */
+	size_t nr, cap, cap_from;
+};
+
+static void queue_free(struct queue *q)
+{
+	for (size_t i = 0; i < q->nr; i++) {
+		free(q->msgs[i].data);
+		if (q->from)
+			free(q->from[i].data);
+	}
+	free(q->msgs);
+	free(q->from);
+}
+
+static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *ret_peek_off)
+{
+	_cleanup_free_ char *buf = malloc(PEEK_BUF);
+	int saved = -1, zero = 0, r = 0;
+	ssize_t head = -1;
+	socklen_t len = sizeof(saved);
+	bool eof_reads_zero = s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1);
+	struct sockaddr_un head_from;
+	socklen_t head_len = sizeof(head_from);
+
+	if (!buf)
+		return -ENOMEM;
+	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
+	/* The walk below cannot see an empty message that was peeked at
+	 * before (at offset 0 the kernel steps over those); a peek without an
+	 * offset still sees the head of the queue, which is where the task's
+	 * own MSG_PEEK leaves one. This peek marks an empty head too, so the
+	 * walk never sees it: it is added after the walk. */
+	if (s->diag.type != SOCK_STREAM) {
+		int off = -1;
+
+		if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0)
+			head = recvfrom(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
+					(struct sockaddr *)&head_from, &head_len);
+	}
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
+	for (;;) {
+		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = { buf, PEEK_BUF };
+		struct sockaddr_un from;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf), .msg_name = &from,
+				     .msg_namelen = sizeof(from) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		bool rights = false;
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				r = log_error_errno(negative_errno(), "task %d fd %d: peeking at the queue: %m",
+						    s->pid, s->fd);
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(c);
+				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t k = 0; k < nfd; k++)
+					close(fds[k]);
+				rights = true;
+			}
+		if (rights) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a message queued to this socket carries "
+							 "file descriptors; not supported",
+					    s->pid, s->fd);
+			break;
+		}
+		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a queued message is larger than %u bytes; "
+							 "not supported",
+					    s->pid, s->fd, PEEK_BUF);
+			break;
+		}
+		/* End of file: a stream's, or a seqpacket's whose peer is gone
+		 * or which was shut down for reading. */
+		if (n == 0 && (s->diag.type == SOCK_STREAM || eof_reads_zero))
+			break;
+		/* An empty datagram: the kernel marks it peeked, and the next
+		 * peek at the same offset steps over it. */
+		if (q->nr >= (1u << 20)) {
+			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: more than %u queued messages", s->pid,
+					    s->fd, 1u << 20);
+			break;
+		}
+		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		q->msgs[q->nr].data = malloc(n ? n : 1);
+		q->from[q->nr].len = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
+					     ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
+					     : 0;
+		q->from[q->nr].data = malloc(q->from[q->nr].len + 1);
+		if (!q->msgs[q->nr].data || !q->from[q->nr].data) {
+			free(q->msgs[q->nr].data);
+			free(q->from[q->nr].data);
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(q->from[q->nr].data, from.sun_path, q->from[q->nr].len);
+		memcpy(q->msgs[q->nr].data, buf, n);
+		q->msgs[q->nr++].len = n;
+	}
+	/* An empty message at the head, which the walk stepped over: it was
+	 * peeked at (by the probe above, or by the task) before the walk.
+	 * A seqpacket socket at end of file also reads 0 from an empty
+	 * queue. */
+	if (r >= 0 && head == 0 && !(eof_reads_zero && q->nr == 0)) {
+		size_t flen = head_len > offsetof(struct sockaddr_un, sun_path)
+				      ? head_len - offsetof(struct sockaddr_un, sun_path)
+				      : 0;
+
+		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
+			r = -ENOMEM;
+		} else {
+			memmove(q->msgs + 1, q->msgs, q->nr * sizeof(*q->msgs));
+			memmove(q->from + 1, q->from, q->nr * sizeof(*q->from));
+			q->msgs[0] = (ProtobufCBinaryData){ 0, malloc(1) };
+			q->from[0] = (ProtobufCBinaryData){ flen, malloc(flen + 1) };
+			q->nr++;
+			if (!q->msgs[0].data || !q->from[0].data)
+				r = -ENOMEM;
+			else
+				memcpy(q->from[0].data, head_from.sun_path, flen);
+		}
+	}
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
+		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
+				    s->fd);
+	*ret_peek_off = saved;
+	return r;
+}
+
+static uint32_t sock_id_of(const struct dump_sockets *f, uint64_t ino)
+{
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (f->socks[i].diag.ino == ino)
+			return f->socks[i].id;
+	return 0;
+}
+
+static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct crl_img *img)
+{
+	const struct crl_unix_sk *d = &s->diag;
+	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
+	_cleanup_close_ int pidfd = -1, sk = -1;
+	struct queue q = { 0 };
+	struct sockaddr_un peer;
+	socklen_t plen = sizeof(peer), olen;
+	int v, r;
+
+	pidfd = crl_pidfd_open(s->pid);
+	sk = pidfd < 0 ? pidfd : crl_pidfd_getfd(pidfd, s->fd);
+	if (sk < 0)
+		return log_error_errno(sk, "task %d fd %d: cannot take a copy of the socket: %m", s->pid, s->fd);
+	e.id = s->id;
+	e.ino = d->ino;
+	e.type = d->type;
+	e.state = d->state;
+	if (d->name_len) {
+		e.has_name = true;
+		e.name.data = (uint8_t *)d->name;
+		e.name.len = d->name_len;
+	}
+	if (d->peer_ino) {
+		const struct crl_unix_sk *outside;
+
+		e.peer_id = sock_id_of(ctx->sockets, d->peer_ino);
+		e.has_peer_id = e.peer_id != 0;
+		outside = e.peer_id ? NULL : crl_unix_find(&ctx->sockets->diag, d->peer_ino);
+		if (!e.peer_id && d->type == SOCK_DGRAM && outside && outside->name_len) {
+			/* A datagram socket connected to a named one outside
+			 * the tree (syslog's /dev/log): connected again by
+			 * name at restore. */
+			e.has_peer_outside = e.peer_outside = true;
+			e.has_peer_name = true;
+			e.peer_name.data = (uint8_t *)outside->name;
+			e.peer_name.len = outside->name_len;
+		} else if (!e.peer_id) {
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d fd %d: unix socket connected to a socket outside the "
+					       "tree; not supported",
+					       s->pid, s->fd);
+		}
+	} else if (d->has_peer) {
+		/* Connected to a peer that has no inode: either a closed one
+		 * (the kernel shut this end down then), or a connection a
+		 * listener has not accepted yet. */
+		if (d->type != SOCK_DGRAM && d->shutdown != 3)
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d fd %d: unix socket connected to a socket outside the "
+					       "tree (a listener that has not accepted it yet); not supported",
+					       s->pid, s->fd);
+		e.has_peer_closed = e.peer_closed = true;
+	}
+	if (e.peer_id) {
+		if (getpeername(sk, (struct sockaddr *)&peer, &plen) == 0 &&
+		    plen > offsetof(struct sockaddr_un, sun_path)) {
+			e.has_peer_name = true;
+			e.peer_name.data = (uint8_t *)peer.sun_path;
+			e.peer_name.len = plen - offsetof(struct sockaddr_un, sun_path);
+		}
+	}
+	if (d->state == TCP_LISTEN) {
+		e.has_backlog = true;
+		e.backlog = d->wqueue;
+	}
+	e.has_shutdown = d->shutdown != 0;
+	e.shutdown = d->shutdown;
+	if (d->has_vfs) {
+		struct stat st;
+
+		e.has_vfs_dev = e.has_vfs_ino = true;
+		e.vfs_dev = d->vfs_dev;
+		e.vfs_ino = d->vfs_ino;
+		char path[PATH_MAX];
+
+		/* A relative name is relative to the binder's cwd at bind
+		 * time; the task's cwd is the best guess left. */
+		if (d->name_len && d->name[0] == '/')
+			snprintf(path, sizeof(path), "%.*s", (int)strnlen(d->name, d->name_len), d->name);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", s->pid,
+				 (int)strnlen(d->name, d->name_len), d->name);
+		if (d->name_len && d->name[0] && stat(path, &st) == 0 && st.st_ino == d->vfs_ino) {
+			e.has_vfs_mode = true;
+			e.vfs_mode = st.st_mode & 07777;
+		}
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &olen) == 0) {
+		e.has_rcvbuf = true;
+		e.rcvbuf = v;
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_SNDBUF, &v, &olen) == 0) {
+		e.has_sndbuf = true;
+		e.sndbuf = v;
+	}
+	olen = sizeof(v);
+	if (getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &v, &olen) == 0 && v) {
+		e.has_passcred = true;
+		e.passcred = true;
+	}
+	if (d->state != TCP_LISTEN) {
+		int peek_off = -1;
+
+		r = peek_socket(s, sk, &q, &peek_off);
+		if (r < 0) {
+			queue_free(&q);
+			return r;
+		}
+		e.has_peek_off = peek_off >= 0;
+		e.peek_off = peek_off;
+		if (e.peer_outside && q.nr) {
+			queue_free(&q);
+			return log_error_errno(-EOPNOTSUPP, "task %d fd %d: messages from a socket outside the tree "
+							    "are queued to it; not supported",
+					       s->pid, s->fd);
+		}
+		e.n_queue = q.nr;
+		e.queue = q.msgs;
+		if (d->type != SOCK_STREAM) {
+			e.n_queue_from = q.nr;
+			e.queue_from = q.from;
+		}
+	}
+	r = crl_img_write(img, &e.base);
+	queue_free(&q);
+	if (r < 0)
+		return log_error_errno(r, "unixsk.img: %s", crl_img_error(img));
+	return 0;
+}
+
+int dump_sockets_write(struct dump_ctx *ctx, struct crl_img *img)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->sockets->nr_socks && r >= 0; i++)
+		r = dump_socket(ctx, &ctx->sockets->socks[i], img);
+	return r;
+}
