@@ -5,6 +5,7 @@
  * code uses it. Cross-record checks (a pagemap run inside a VMA, a pid in
  * the tree) belong to the reader of the whole dump.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -247,6 +248,24 @@ int crl_validate_shmem(const ProtobufCMessage *m, char *err, size_t len)
 	return 0;
 }
 
+/* Locks of one owner kind: POSIX ones (an fd's) or the others (a
+ * description's), with ranges a struct flock can hold. */
+static int check_locks(FileLock *const *locks, size_t n, bool posix, const char *whose, uint32_t id, char *err,
+		       size_t len)
+{
+	CHECK(n <= CRL_MAX_LOCKS, "%s %u: %zu locks", whose, id, n);
+	for (size_t i = 0; i < n; i++) {
+		const FileLock *l = locks[i];
+
+		CHECK(posix ? l->kind == LOCK_KIND__LOCK_POSIX
+			    : l->kind == LOCK_KIND__LOCK_FLOCK || l->kind == LOCK_KIND__LOCK_OFD,
+		      "%s %u: lock %zu is of the wrong kind (%d)", whose, id, i, l->kind);
+		CHECK(l->start <= INT64_MAX && l->len <= INT64_MAX - l->start,
+		      "%s %u: lock %zu: range out of bounds", whose, id, i);
+	}
+	return 0;
+}
+
 int crl_validate_filedesc(const ProtobufCMessage *m, char *err, size_t len)
 {
 	const FileDescEntry *e = (const FileDescEntry *)m;
@@ -255,6 +274,13 @@ int crl_validate_filedesc(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->kind >= FD_KIND__FD_REG && e->kind <= FD_KIND__FD_TTY, "description %u: unknown kind %d",
 	      e->id, e->kind);
 	CHECK((e->flags & 3) != 3, "description %u: access mode 3", e->id);
+	if (check_locks(e->locks, e->n_locks, false, "description", e->id, err, len) < 0)
+		return -EBADMSG;
+	CHECK(!e->has_owner_type || (e->owner_type >= F_OWNER_TID && e->owner_type <= F_OWNER_PGRP),
+	      "description %u: owner type %d", e->id, e->owner_type);
+	CHECK(!e->has_owner_pid || (e->owner_pid >= 0 && (uint32_t)e->owner_pid <= CRL_PID_MAX),
+	      "description %u: owner %d", e->id, e->owner_pid);
+	CHECK(!e->has_sig || (e->sig >= 0 && e->sig <= 64), "description %u: signal %d", e->id, e->sig);
 	switch (e->kind) {
 	case FD_KIND__FD_REG:
 	case FD_KIND__FD_DIR:
@@ -288,7 +314,7 @@ int crl_validate_fd(const ProtobufCMessage *m, char *err, size_t len)
 
 	CHECK(e->fd < CRL_MAX_FD, "fd %u out of range", e->fd);
 	CHECK(e->desc_id > 0, "fd %u names no file description", e->fd);
-	return 0;
+	return check_locks(e->locks, e->n_locks, true, "fd", e->fd, err, len);
 }
 
 int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len)

@@ -573,6 +573,92 @@ int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr)
 	return 0;
 }
 
+int crl_fdinfo_parse_locks(const char *text, struct crl_lock **ret, size_t *ret_nr, const char **ret_what)
+{
+	_cleanup_free_ struct crl_lock *locks = NULL;
+	size_t nr = 0, cap = 0;
+	const char *p = text;
+
+	*ret_what = NULL;
+	while ((p = strstr(p, "lock:\t"))) {
+		char kind[16], adv[16], type[16], end[32];
+		unsigned long long start;
+		struct crl_lock l = { 0 };
+		int id, n = 0;
+
+		p += 6;
+		/* "N: KIND ADVISORY TYPE PID MAJ:MIN:INO START END"; a task
+		 * waiting for a lock shows its request as "N: -> ..." (the
+		 * call is made again when it runs). */
+		if (sscanf(p, "%d: %15s%n", &id, kind, &n) != 2)
+			return -EINVAL;
+		if (!strcmp(kind, "->"))
+			continue;
+		if (sscanf(p + n, " %15s %15s %*d %*x:%*x:%*u %llu %31s", adv, type, &start, end) != 4)
+			return -EINVAL;
+		if (!strcmp(kind, "FLOCK"))
+			l.kind = CRL_LOCK_FLOCK;
+		else if (!strcmp(kind, "POSIX"))
+			l.kind = CRL_LOCK_POSIX;
+		else if (!strcmp(kind, "OFDLCK"))
+			l.kind = CRL_LOCK_OFD;
+		if (!l.kind || strcmp(adv, "ADVISORY") || (strcmp(type, "WRITE") && strcmp(type, "READ"))) {
+			*ret_what = !strcmp(kind, "LEASE") ? "a lease" :
+				    !strcmp(kind, "DELEG") ? "a delegation" : "a lock of a kind criu-lite does not know";
+			return -EOPNOTSUPP;
+		}
+		l.write = !strcmp(type, "WRITE");
+		l.start = start;
+		if (strcmp(end, "EOF")) {
+			uint64_t last;
+
+			if (crl_parse_u64(end, 10, &last) < 0 || last < start)
+				return -EINVAL;
+			l.len = last - start + 1;
+		}
+		if (GROW(locks, cap, nr + 1) < 0)
+			return -ENOMEM;
+		locks[nr++] = l;
+	}
+	*ret = TAKE_PTR(locks);
+	*ret_nr = nr;
+	return 0;
+}
+
+int crl_proc_each_fd(int (*fn)(pid_t pid, int fd, const char *link, void *arg), void *arg)
+{
+	_cleanup_free_ int *pids = NULL;
+	size_t nr = 0;
+	int r;
+
+	r = crl_proc_list_ids("/proc", &pids, &nr);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nr; i++) {
+		_cleanup_free_ int *fds = NULL;
+		size_t nfd = 0;
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/fd", pids[i]);
+		if (crl_proc_list_ids(path, &fds, &nfd) < 0)
+			continue; /* gone, or a kernel thread */
+		for (size_t k = 0; k < nfd; k++) {
+			char link[PATH_MAX];
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pids[i], fds[k]);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n < 0)
+				continue; /* closed meanwhile */
+			link[n] = '\0';
+			r = fn(pids[i], fds[k], link, arg);
+			if (r != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int crl_proc_threads(pid_t pid, pid_t **ret, size_t *ret_nr)
 {
 	char path[64];

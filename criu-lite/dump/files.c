@@ -23,6 +23,7 @@
 
 #include "crl/image.h"
 #include "crl/kernel.h"
+#include "crl/limits.h"
 #include "crl/log.h"
 #include "dump.h"
 
@@ -40,6 +41,9 @@ struct dump_desc {
 	uint64_t rdev;
 	uint32_t pipe_id;
 	uint32_t sk_id;
+	struct crl_lock *locks;  /* flock and OFD locks held through it */
+	size_t nr_locks;
+	int owner_type, owner_pid, sig; /* O_ASYNC: who gets which signal */
 };
 
 struct dump_pipe {
@@ -47,9 +51,14 @@ struct dump_pipe {
 	uint64_t ino;
 	pid_t pid;
 	int fd;
+	/* The tree's ends of it: readers, writers, and whether any of them
+	 * is not standard input (readers) or output and error (writers). */
+	bool reader, writer, reader_not_stdin, writer_not_stdio;
+	pid_t outside;               /* a process outside the tree holding it */
 };
 
 struct dump_files {
+	dev_t proc_dev;              /* procfs: its files name tasks */
 	struct dump_desc *descs;
 	size_t nr_descs, cap_descs;
 	struct dump_pipe *pipes;
@@ -58,16 +67,25 @@ struct dump_files {
 
 int dump_files_new(struct dump_files **ret)
 {
+	struct stat st;
+
 	*ret = calloc(1, sizeof(**ret));
-	return *ret ? 0 : -ENOMEM;
+	if (!*ret)
+		return -ENOMEM;
+	if (stat("/proc/self", &st) < 0)
+		return negative_errno();
+	(*ret)->proc_dev = st.st_dev;
+	return 0;
 }
 
 void dump_files_free(struct dump_files *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->nr_descs; i++)
+	for (size_t i = 0; i < f->nr_descs; i++) {
 		free(f->descs[i].path);
+		free(f->descs[i].locks);
+	}
 	free(f->descs);
 	free(f->pipes);
 	free(f);
@@ -80,7 +98,7 @@ int dump_refuse_fd(const struct dump_task *t, int fd, const char *link, const ch
 }
 
 /* "pos:" and "flags:" of /proc/PID/fdinfo/N. */
-static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
+static int read_fdinfo(pid_t pid, int fd, char **ret_text, uint64_t *pos, uint32_t *flags)
 {
 	_cleanup_free_ char *text = NULL;
 	char path[64], *p;
@@ -96,6 +114,7 @@ static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
 	if (!p)
 		return -EINVAL;
 	*flags = strtoul(p + 6, NULL, 8);
+	*ret_text = TAKE_PTR(text);
 	return 0;
 }
 
@@ -129,7 +148,7 @@ static int pipe_id(struct dump_files *f, uint64_t ino, pid_t pid, int fd, uint32
 		}
 	if (GROW(f->pipes, f->cap_pipes, f->nr_pipes + 1) < 0)
 		return -ENOMEM;
-	f->pipes[f->nr_pipes] = (struct dump_pipe){ f->nr_pipes + 1, ino, pid, fd };
+	f->pipes[f->nr_pipes] = (struct dump_pipe){ .id = f->nr_pipes + 1, .ino = ino, .pid = pid, .fd = fd };
 	*ret = ++f->nr_pipes;
 	return 0;
 }
@@ -139,6 +158,32 @@ static bool is_tty(dev_t rdev)
 	unsigned maj = major(rdev), min = minor(rdev);
 
 	return (maj >= 136 && maj <= 143) || maj == 4 || (maj == 5 && min != 2);
+}
+
+/* Whether link, what /proc/PID/fd/N reads, is a path that leads to the
+ * very inode st (not unlinked, replaced or renamed since it was opened). */
+static bool still_there(const char *link, const struct stat *st)
+{
+	struct stat now;
+
+	return link[0] == '/' && stat(link, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+/*
+ * An O_PATH fd: it reads and writes nothing, whatever it names, so a FIFO,
+ * a socket file or a device is opened again by path like a file (files.img
+ * checks its identity). Memfds and unlinked files keep their own kinds,
+ * opened O_PATH through the object.
+ */
+static int path_only(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, const struct stat *st,
+		     struct dump_desc *d)
+{
+	if (S_ISREG(st->st_mode) && (st->st_nlink == 0 || st->st_dev == ctx->shm_dev))
+		return 1;
+	if (!still_there(link, st))
+		return dump_refuse_fd(t, fd, link, "an O_PATH fd whose path no longer leads to its file");
+	d->kind = S_ISDIR(st->st_mode) ? FD_KIND__FD_DIR : FD_KIND__FD_REG;
+	return dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 }
 
 /* Fill a new description for fd from what it is. */
@@ -166,6 +211,13 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 	}
 	if (!strncmp(link, "pidfd:", 6))
 		return dump_refuse_fd(t, fd, link, "a pidfd");
+	if (st->st_dev == ctx->files->proc_dev)
+		return dump_refuse_fd(t, fd, link, "a file of /proc (it names tasks by pid)");
+	if (d->flags & O_PATH) {
+		r = path_only(ctx, t, fd, link, st, d);
+		if (r <= 0)
+			return r;
+	}
 
 	if (S_ISSOCK(st->st_mode)) {
 		d->kind = FD_KIND__FD_UNIX;
@@ -176,8 +228,8 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 			d->kind = FD_KIND__FD_PIPE;
 		} else {
 			d->kind = FD_KIND__FD_FIFO;
-			if (link[0] != '/')
-				return dump_refuse_fd(t, fd, link, "a FIFO without a path");
+			if (!still_there(link, st))
+				return dump_refuse_fd(t, fd, link, "a FIFO whose path no longer leads to it");
 			r = dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
 			if (r < 0)
 				return r;
@@ -238,9 +290,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 					      &d->object_id);
 	}
 	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
-		struct stat now;
-
-		if (link[0] != '/' || stat(link, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		if (!still_there(link, st))
 			return dump_refuse_fd(t, fd, link, "a file whose path no longer leads to it");
 		d->kind = S_ISDIR(st->st_mode) ? FD_KIND__FD_DIR : FD_KIND__FD_REG;
 		return dump_objects_add_file(ctx->objects, link, st, false, &d->object_id);
@@ -248,10 +298,204 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 	return dump_refuse_fd(t, fd, link, "of a kind criu-lite does not know");
 }
 
+static void note_pipe_end(struct dump_files *f, const struct dump_desc *d, int fd)
+{
+	struct dump_pipe *p;
+
+	if (d->kind != FD_KIND__FD_PIPE)
+		return;
+	p = &f->pipes[d->pipe_id - 1];
+	if ((d->flags & O_ACCMODE) == O_WRONLY) {
+		p->writer = true;
+		p->writer_not_stdio |= fd != 1 && fd != 2;
+	} else {
+		p->reader = true;
+		p->reader_not_stdin |= fd != 0;
+	}
+}
+
+struct outside_scan {
+	struct dump_ctx *ctx;
+	pid_t self;
+};
+
+static int note_outside(pid_t pid, int fd, const char *link, void *arg)
+{
+	struct outside_scan *s = arg;
+	struct dump_files *f = s->ctx->files;
+	unsigned long long ino;
+
+	if (pid == s->self || strncmp(link, "pipe:[", 6) || sscanf(link + 6, "%llu]", &ino) != 1)
+		return 0;
+	for (size_t i = 0; i < f->nr_pipes; i++)
+		if (f->pipes[i].ino == ino && !f->pipes[i].outside) {
+			for (size_t k = 0; k < s->ctx->nr_tasks; k++)
+				if (s->ctx->tasks[k].pid == pid)
+					return 0;
+			f->pipes[i].outside = pid;
+		}
+	return 0;
+}
+
+/*
+ * Pipes also held by processes outside the tree. That other end cannot be
+ * reached again: a tree that only writes into such a pipe from its standard
+ * output or error, or only reads from it on its standard input, gets
+ * criu-lite's own fd of that number at restore (as a job started from a
+ * shell would); any other such pipe is refused.
+ */
+static int check_outside_pipes(struct dump_ctx *ctx)
+{
+	struct dump_files *f = ctx->files;
+	struct outside_scan s = { ctx, getpid() };
+	int r;
+
+	if (!f->nr_pipes)
+		return 0;
+	r = crl_proc_each_fd(note_outside, &s);
+	if (r < 0)
+		return log_error_errno(r, "cannot look for processes outside the tree holding its pipes: %m");
+	for (size_t i = 0; i < f->nr_pipes; i++) {
+		const struct dump_pipe *p = &f->pipes[i];
+		char what[128];
+
+		if (!p->outside || (p->writer && !p->reader && !p->writer_not_stdio) ||
+		    (p->reader && !p->writer && !p->reader_not_stdin))
+			continue;
+		snprintf(what, sizeof(what), "a pipe also held by process %d, outside the tree", p->outside);
+		return log_error_errno(-EOPNOTSUPP, "task %d: fd %d (pipe:[%llu]) is %s; not supported "
+						    "(only standard input, output and error may lead out of the tree)",
+				       p->pid, p->fd, (unsigned long long)p->ino, what);
+	}
+	return 0;
+}
+
+/* The restore holds fds above a task's highest one for a while: that fd
+ * must be far enough under the hard RLIMIT_NOFILE. */
+static int check_fd_room(const struct dump_task *t, int top)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64], hard[32];
+	const char *p;
+	uint64_t max;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", t->pid);
+	r = crl_read_file(path, &text, NULL);
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot read its limits: %m", t->pid);
+	p = strstr(text, "Max open files");
+	if (!p || sscanf(p + 14, "%*s %31s", hard) != 1)
+		return log_error_errno(-EINVAL, "task %d: no open-file limit in %s", t->pid, path);
+	if (!strcmp(hard, "unlimited") || crl_parse_u64(hard, 10, &max) < 0 || (uint64_t)top + 1 + CRL_FD_HOLD_ROOM <= max)
+		return 0;
+	return log_error_errno(-EOPNOTSUPP, "task %d (%s): fd %d is within %d of its hard RLIMIT_NOFILE (%llu); "
+					    "the restore needs that room above its fds; not supported",
+			       t->pid, t->stat.comm, top, CRL_FD_HOLD_ROOM, (unsigned long long)max);
+}
+
+static bool seen_in_task(const uint32_t *fdesc, size_t nr, uint32_t id)
+{
+	for (size_t k = 0; k < nr; k++)
+		if (fdesc[k] == id)
+			return true;
+	return false;
+}
+
+/* The locks of one owner kind (POSIX: the task's; else the description's)
+ * as image records: *ret_msgs holds them, *ret_ptrs points to each. */
+static int file_locks(const struct crl_lock *locks, size_t nr, bool posix, FileLock **ret_msgs,
+		      FileLock ***ret_ptrs, size_t *ret_n)
+{
+	size_t n = 0;
+
+	*ret_msgs = NULL;
+	*ret_ptrs = NULL;
+	*ret_n = 0;
+	for (size_t k = 0; k < nr; k++)
+		n += (locks[k].kind == CRL_LOCK_POSIX) == posix;
+	if (!n)
+		return 0;
+	*ret_msgs = calloc(n, sizeof(**ret_msgs));
+	*ret_ptrs = calloc(n, sizeof(**ret_ptrs));
+	if (!*ret_msgs || !*ret_ptrs)
+		return -ENOMEM;
+	for (size_t k = 0; k < nr; k++) {
+		FileLock *l = &(*ret_msgs)[*ret_n];
+
+		if ((locks[k].kind == CRL_LOCK_POSIX) != posix)
+			continue;
+		file_lock__init(l);
+		l->kind = locks[k].kind == CRL_LOCK_FLOCK ? LOCK_KIND__LOCK_FLOCK :
+			  locks[k].kind == CRL_LOCK_OFD ? LOCK_KIND__LOCK_OFD : LOCK_KIND__LOCK_POSIX;
+		l->write = locks[k].write;
+		l->has_start = l->has_len = locks[k].kind != CRL_LOCK_FLOCK;
+		l->start = locks[k].start;
+		l->len = locks[k].len;
+		(*ret_ptrs)[(*ret_n)++] = l;
+	}
+	return 0;
+}
+
+/* The flock and OFD locks of a new description. */
+static int desc_locks(struct dump_desc *d, const struct crl_lock *locks, size_t nr)
+{
+	for (size_t k = 0; k < nr; k++) {
+		if (locks[k].kind == CRL_LOCK_POSIX)
+			continue;
+		if (!d->locks) {
+			d->locks = calloc(nr, sizeof(*d->locks));
+			if (!d->locks)
+				return -ENOMEM;
+		}
+		d->locks[d->nr_locks++] = locks[k];
+	}
+	return 0;
+}
+
+/* Who gets the signals of an O_ASYNC description, read from a copy of it:
+ * a task or a process group of the tree. */
+static int read_owner(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, struct dump_desc *d)
+{
+	_cleanup_close_ int pidfd = crl_pidfd_open(t->pid), copy = -1;
+	struct f_owner_ex owner;
+	bool in_tree = false;
+	char what[96];
+
+	copy = pidfd < 0 ? pidfd : crl_pidfd_getfd(pidfd, fd);
+	if (copy < 0 || fcntl(copy, F_GETOWN_EX, &owner) < 0 || (d->sig = fcntl(copy, F_GETSIG)) < 0)
+		return log_error_errno(copy < 0 ? copy : negative_errno(),
+				       "task %d: cannot read who gets the signals of fd %d: %m", t->pid, fd);
+	d->owner_type = owner.type;
+	d->owner_pid = owner.pid;
+	if (!owner.pid)
+		return 0;
+	for (size_t k = 0; k < ctx->nr_tasks && !in_tree; k++)
+		in_tree = owner.type == F_OWNER_PGRP ? ctx->tasks[k].stat.pgid == owner.pid
+						     : ctx->tasks[k].pid == owner.pid;
+	if (in_tree)
+		return 0;
+	snprintf(what, sizeof(what), "an O_ASYNC file whose signals go to %s %d, outside the tree",
+		 owner.type == F_OWNER_PGRP ? "process group" : "process", owner.pid);
+	return dump_refuse_fd(t, fd, link, what);
+}
+
+/* The flags a description is opened again with: O_CLOEXEC belongs to the
+ * fd, and a file made with O_TMPFILE shows that flag (and O_DIRECTORY)
+ * for good, which no open of a file takes. */
+static uint32_t desc_flags(uint32_t flags, const struct stat *st)
+{
+	flags &= ~O_CLOEXEC;
+	if (!S_ISDIR(st->st_mode))
+		flags &= ~(O_TMPFILE | O_DIRECTORY);
+	return flags;
+}
+
 int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct dump_files *f = ctx->files;
 	_cleanup_free_ int *fds = NULL;
+	_cleanup_free_ uint32_t *fdesc = NULL; /* the description of each fd so far */
 	struct crl_img *img = NULL;
 	size_t nr = 0;
 	int r;
@@ -262,35 +506,58 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 	r = crl_proc_list_ids(dir, &fds, &nr);
 	if (r < 0)
 		return log_error_errno(r, "task %d: cannot list its fds: %m", t->pid);
+	r = nr ? check_fd_room(t, fds[nr - 1]) : 0;
+	if (r < 0)
+		return r;
+	fdesc = calloc(nr ? nr : 1, sizeof(*fdesc));
+	if (!fdesc)
+		return -ENOMEM;
 	r = crl_img_open(ctx->stagefd, CRL_IMG_FDINFO, t->pid, CRL_IMG_WRITE, &img);
 	if (r < 0)
 		return log_error_errno(r, "cannot create fdinfo-%d.img: %m", t->pid);
 	for (size_t i = 0; i < nr && r >= 0; i++) {
 		FdEntry e = FD_ENTRY__INIT;
+		_cleanup_free_ char *info = NULL;
+		_cleanup_free_ struct crl_lock *locks = NULL;
+		_cleanup_free_ FileLock *posix = NULL;
+		_cleanup_free_ FileLock **posix_ptrs = NULL;
 		char path[64], link[PATH_MAX];
+		const char *what;
 		struct stat st;
 		uint32_t flags = 0, id = 0;
 		uint64_t pos = 0;
+		size_t nr_locks = 0;
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fds[i]);
 		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0 || stat(path, &st) < 0 || read_fdinfo(t->pid, fds[i], &pos, &flags) < 0) {
+		if (n < 0 || stat(path, &st) < 0 || read_fdinfo(t->pid, fds[i], &info, &pos, &flags) < 0) {
 			r = log_error_errno(negative_errno(), "task %d: cannot inspect fd %d: %m", t->pid, fds[i]);
 			break;
 		}
 		link[n] = '\0';
-		r = find_desc(f, t->pid, fds[i], &st, &id);
+		r = crl_fdinfo_parse_locks(info, &locks, &nr_locks, &what);
+		if (r == -EOPNOTSUPP)
+			r = dump_refuse_fd(t, fds[i], link, what);
+		else if (r < 0)
+			r = log_error_errno(r, "task %d: cannot read the locks of fd %d: %m", t->pid, fds[i]);
+		if (r >= 0)
+			r = find_desc(f, t->pid, fds[i], &st, &id);
 		if (r == 0) {
 			struct dump_desc d = { .id = f->nr_descs + 1, .pid = t->pid, .fd = fds[i],
 					       .dev = st.st_dev, .ino = st.st_ino,
-					       .flags = flags & ~O_CLOEXEC, .pos = pos };
+					       .flags = desc_flags(flags, &st), .pos = pos };
 
 			r = describe(ctx, t, fds[i], link, &st, &d);
+			if (r >= 0 && (d.flags & O_ASYNC))
+				r = read_owner(ctx, t, fds[i], link, &d);
+			if (r >= 0)
+				r = desc_locks(&d, locks, nr_locks);
 			if (r >= 0 && GROW(f->descs, f->cap_descs, f->nr_descs + 1) < 0)
 				r = -ENOMEM;
 			if (r < 0) {
 				free(d.path);
+				free(d.locks);
 				break;
 			}
 			f->descs[f->nr_descs++] = d;
@@ -298,9 +565,19 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 		}
 		if (r < 0)
 			break;
+		note_pipe_end(f, &f->descs[id - 1], fds[i]);
 		e.fd = fds[i];
 		e.desc_id = id;
 		e.cloexec = !!(flags & O_CLOEXEC);
+		/* A POSIX lock shows on every fd of the task that shares the
+		 * description it was taken through: recorded on the first. */
+		if (!seen_in_task(fdesc, i, id)) {
+			r = file_locks(locks, nr_locks, true, &posix, &posix_ptrs, &e.n_locks);
+			if (r < 0)
+				break;
+			e.locks = posix_ptrs;
+		}
+		fdesc[i] = id;
 		r = crl_img_write(img, &e.base);
 	}
 	if (r < 0) {
@@ -408,6 +685,9 @@ int dump_files_write(struct dump_ctx *ctx)
 	struct crl_img *descs = NULL, *pipes = NULL, *socks = NULL;
 	int r;
 
+	r = check_outside_pipes(ctx);
+	if (r < 0)
+		return r;
 	r = crl_img_open(ctx->stagefd, CRL_IMG_FILEDESC, 0, CRL_IMG_WRITE, &descs);
 	if (r >= 0)
 		r = crl_img_open(ctx->stagefd, CRL_IMG_PIPES, 0, CRL_IMG_WRITE, &pipes);
@@ -418,6 +698,7 @@ int dump_files_write(struct dump_ctx *ctx)
 	for (size_t i = 0; i < f->nr_descs && r >= 0; i++) {
 		const struct dump_desc *d = &f->descs[i];
 		FileDescEntry e = FILE_DESC_ENTRY__INIT;
+		FileLock *lock_msgs = NULL;
 
 		e.id = d->id;
 		e.kind = d->kind;
@@ -433,7 +714,17 @@ int dump_files_write(struct dump_ctx *ctx)
 		e.pipe_id = d->pipe_id;
 		e.has_sk_id = d->sk_id != 0;
 		e.sk_id = d->sk_id;
-		r = crl_img_write(descs, &e.base);
+		if (d->owner_pid || d->sig) {
+			e.has_owner_type = e.has_owner_pid = e.has_sig = true;
+			e.owner_type = d->owner_type;
+			e.owner_pid = d->owner_pid;
+			e.sig = d->sig;
+		}
+		r = file_locks(d->locks, d->nr_locks, false, &lock_msgs, &e.locks, &e.n_locks);
+		if (r >= 0)
+			r = crl_img_write(descs, &e.base);
+		free(lock_msgs);
+		free(e.locks);
 	}
 	for (size_t i = 0; i < f->nr_pipes && r >= 0; i++) {
 		PipeEntry e = PIPE_ENTRY__INIT;
@@ -445,6 +736,7 @@ int dump_files_write(struct dump_ctx *ctx)
 		for (size_t k = 0; k < f->nr_descs; k++)
 			if (f->descs[k].pipe_id == e.id && (f->descs[k].flags & O_DIRECT))
 				e.has_packets = e.packets = true;
+		e.has_outside = e.outside = f->pipes[i].outside != 0;
 		r = peek_pipe(&f->pipes[i], &e, &buf);
 		if (r >= 0)
 			r = crl_img_write(pipes, &e.base);

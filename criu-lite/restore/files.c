@@ -18,6 +18,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -25,7 +26,9 @@
 #include <termios.h>
 
 #include "crl/kernel.h"
+#include "crl/limits.h"
 #include "crl/log.h"
+#include "crl/proc.h"
 #include "restore.h"
 
 #define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
@@ -145,6 +148,26 @@ static int check_desc(struct rst_ctx *ctx, const FileDescEntry *e)
 	return 0;
 }
 
+/* Before the tree exists: the fds of t leave room under its hard
+ * RLIMIT_NOFILE for those the restore holds above them (nofile_room). */
+static int check_fd_room(struct rst_ctx *ctx, const struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	if (rst_zombie(t) || !t->nr_fds || !c)
+		return 0;
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		uint64_t top = t->fds[t->nr_fds - 1]->fd;
+
+		if (c->rlimits[i]->resource == RLIMIT_NOFILE && top + 1 + CRL_FD_HOLD_ROOM > c->rlimits[i]->max)
+			return log_error_errno(-EMFILE, "%s: task %d holds fd %llu, too close to its hard "
+							"RLIMIT_NOFILE %llu to be restored",
+					       ctx->opts->dir, t->pid, (unsigned long long)top,
+					       (unsigned long long)c->rlimits[i]->max);
+	}
+	return 0;
+}
+
 int rst_load_files(struct rst_ctx *ctx)
 {
 	int r;
@@ -160,6 +183,8 @@ int rst_load_files(struct rst_ctx *ctx)
 		r = check_desc(ctx, e);
 		if (r >= 0 && e->kind == FD_KIND__FD_PIPE && (e->flags & O_ACCMODE) != O_WRONLY)
 			ctx->pipes[e->pipe_id - 1].has_reader = true;
+		if (r >= 0 && e->kind == FD_KIND__FD_PIPE && (e->flags & O_ACCMODE) != O_RDONLY)
+			ctx->pipes[e->pipe_id - 1].has_writer = true;
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++)
 		if (ctx->socks[i].e->peer_id > ctx->nr_socks)
@@ -168,6 +193,8 @@ int rst_load_files(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx->tasks[i]))
 			r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
+		r = check_fd_room(ctx, &ctx->tasks[i]);
 	if (r >= 0)
 		rst_find_socket_holders(ctx);
 	return r;
@@ -219,7 +246,7 @@ static int nofile_room(struct rst_task *t, bool grow)
 		return r;
 	if (grow) {
 		t->nofile_soft = cur.rlim_cur;
-		if ((uint64_t)t->hold_base + 64 > cur.rlim_max)
+		if ((uint64_t)t->hold_base + CRL_FD_HOLD_ROOM > cur.rlim_max)
 			return log_error_errno(-EMFILE, "task %d: its fds reach its RLIMIT_NOFILE hard limit %llu; "
 							"no room to restore them",
 					       t->pid, (unsigned long long)cur.rlim_max);
@@ -321,17 +348,60 @@ int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags)
 
 /* --- pipes ------------------------------------------------------------ */
 
+struct fifo_scan {
+	const FileEntry *file;
+	pid_t holder;
+};
+
+static int fifo_holder(pid_t pid, int fd, const char *link, void *arg)
+{
+	struct fifo_scan *s = arg;
+	char path[64];
+	struct stat st;
+
+	if (strcmp(link, s->file->path))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	if (stat(path, &st) < 0 || st.st_dev != s->file->dev || st.st_ino != s->file->ino)
+		return 0;
+	s->holder = pid;
+	return 1;
+}
+
+/*
+ * A FIFO's buffer lives as long as someone holds the FIFO open. One that a
+ * process outside the tree held through the dump and holds still kept its
+ * unread bytes: they must not be written a second time.
+ */
+static pid_t fifo_held(struct rst_ctx *ctx, const FileDescEntry *d)
+{
+	struct fifo_scan s = { rst_object(ctx, d->object_id)->file, 0 };
+
+	if (crl_proc_each_fd(fifo_holder, &s) < 0)
+		return 0;
+	return s.holder;
+}
+
 /* The pipe of a first description: made in t (a FIFO opened by path), its
  * size set and its bytes written back. */
 static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntry *d, struct rst_pipe *p)
 {
 	_cleanup_close_ int w = -1;
+	bool refill = true;
 	char path[64];
 	uint64_t addr;
 	int r;
 
 	if (d->kind == FD_KIND__FD_FIFO) {
+		pid_t holder = fifo_held(ctx, d);
 		int fd;
+
+		if (holder) {
+			log_info("FIFO %s is held open by process %d, outside the tree: its unread bytes are still "
+				 "in it",
+				 rst_object(ctx, d->object_id)->file->path, holder);
+			refill = false;
+		}
 
 		/* O_RDWR never waits for the other side; the descriptions
 		 * proper are opened from this one. */
@@ -360,7 +430,7 @@ static int make_pipe(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 		return r;
 	p->owner = t->pid;
 	r = RCALL(t, NULL, "F_SETPIPE_SZ", SYS_fcntl, p->wfd, F_SETPIPE_SZ, p->e->size);
-	if (r < 0)
+	if (r < 0 || !refill)
 		return r;
 	/* Packets are written one by one through the pipe's own packet-mode
 	 * end, by the task. */
@@ -468,17 +538,116 @@ static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 }
 
 /*
- * Standard output or error writing into a pipe whose reader is outside the
- * tree: that reader cannot be reached again, and a new pipe nobody reads
- * would kill the task with SIGPIPE at its first write. It writes to
- * criu-lite's own fd of that number instead (what restore was given), and
- * the log says so.
+ * Standard input, output or error on a pipe whose other end was outside the
+ * tree: that end cannot be reached again, and a new pipe nobody reads would
+ * kill the task with SIGPIPE at its first write (or give end of file to its
+ * first read). It takes criu-lite's own fd of that number instead (what the
+ * restore was given), and the log says so. A dump that did not record who
+ * held the pipe (PipeEntry.outside) goes by its ends: a writer on fd 1 or 2
+ * of a pipe with no reader in the dump.
  */
 static bool stdio_to_outside(struct rst_ctx *ctx, const FdEntry *f, const FileDescEntry *d)
 {
-	return (f->fd == 1 || f->fd == 2) && d->kind == FD_KIND__FD_PIPE &&
-	       (d->flags & O_ACCMODE) == O_WRONLY && !ctx->pipes[d->pipe_id - 1].has_reader &&
-	       fcntl(f->fd, F_GETFD) >= 0;
+	const struct rst_pipe *p;
+	int mode = d->flags & O_ACCMODE;
+
+	if (d->kind != FD_KIND__FD_PIPE || f->fd > 2 || fcntl(f->fd, F_GETFD) < 0)
+		return false;
+	p = &ctx->pipes[d->pipe_id - 1];
+	if (f->fd == 0)
+		return mode == O_RDONLY && p->e->has_outside && p->e->outside && !p->has_writer;
+	return mode == O_WRONLY && !p->has_reader && (!p->e->has_outside || p->e->outside);
+}
+
+/* Who gets the signals of an O_ASYNC description (F_SETOWN_EX, F_SETSIG),
+ * and O_ASYNC itself, which open() does not set. */
+static int signal_owner(struct rst_task *t, int fd, const FileDescEntry *e)
+{
+	int r = 0;
+
+	if (e->has_owner_pid && e->owner_pid) {
+		struct f_owner_ex owner = { .type = e->owner_type, .pid = e->owner_pid };
+		uint64_t addr;
+
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &owner, sizeof(owner), &addr);
+		if (r >= 0)
+			r = RCALL(t, NULL, "F_SETOWN_EX", SYS_fcntl, fd, F_SETOWN_EX, addr);
+	}
+	if (r >= 0 && e->has_sig && e->sig)
+		r = RCALL(t, NULL, "F_SETSIG", SYS_fcntl, fd, F_SETSIG, e->sig);
+	if (r >= 0 && (e->flags & O_ASYNC))
+		r = rst_set_status_flags(t, fd, e->flags);
+	return r;
+}
+
+/* One lock taken again through fd of t; never waits. */
+static int take_lock(struct rst_task *t, int fd, const FileLock *l)
+{
+	struct flock fl = { .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+			    .l_start = l->start, .l_len = l->len };
+	uint64_t addr;
+	long res;
+	int r;
+
+	if (l->kind == LOCK_KIND__LOCK_FLOCK) {
+		r = crl_rsys_call(&t->rsys, &res, SYS_flock, fd, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+	} else {
+		crl_rsys_scratch_reset(&t->rsys);
+		r = rst_put(t, &fl, sizeof(fl), &addr);
+		if (r >= 0)
+			r = crl_rsys_call(&t->rsys, &res, SYS_fcntl, fd,
+					  l->kind == LOCK_KIND__LOCK_OFD ? F_OFD_SETLK : F_SETLK, addr);
+	}
+	if (r < 0)
+		return r;
+	return (unsigned long)res >= -4095UL ? (int)res : 0;
+}
+
+static int take_locks(struct rst_task *t, int fd, FileLock *const *locks, size_t n)
+{
+	static const char *const kinds[] = { [LOCK_KIND__LOCK_FLOCK] = "flock", [LOCK_KIND__LOCK_POSIX] = "POSIX",
+					     [LOCK_KIND__LOCK_OFD] = "OFD" };
+
+	for (size_t k = 0; k < n; k++) {
+		int r = take_lock(t, fd, locks[k]);
+
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
+			return log_error_errno(r, "task %d fd %d: cannot take its %s lock again: another process "
+						  "holds a conflicting one",
+					       t->pid, fd, kinds[locks[k]->kind]);
+		if (r < 0)
+			return log_error_errno(r, "task %d fd %d: cannot take its %s lock again: %m", t->pid, fd,
+					       kinds[locks[k]->kind]);
+	}
+	return 0;
+}
+
+/*
+ * Locks last, once no fd of the tree is closed any more: closing any fd of
+ * a file drops the POSIX locks the task holds on it. flock and OFD locks
+ * belong to a description (taken once, where it was made); POSIX locks to
+ * a task.
+ */
+static int restore_locks(struct rst_ctx *ctx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_descs && r >= 0; i++) {
+		const struct rst_desc *d = &ctx->descs[i];
+
+		if (d->e->n_locks && d->owner)
+			r = take_locks(&ctx->tasks[rst_task_index(ctx, d->owner)], d->owner_fd, d->e->locks,
+				       d->e->n_locks);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
+		for (size_t k = 0; k < ctx->tasks[i].nr_fds && r >= 0; k++) {
+			const FdEntry *f = ctx->tasks[i].fds[k];
+
+			if (f->n_locks)
+				r = take_locks(&ctx->tasks[i], f->fd, f->locks, f->n_locks);
+		}
+	return r;
 }
 
 static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
@@ -491,13 +660,15 @@ static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
 		if (d->owner) {
 			r = rst_take_fd(t, d->owner, d->owner_fd, &fd);
 		} else if (stdio_to_outside(ctx, f, d->e)) {
-			log_info("task %d fd %u: its pipe led out of the tree; it now goes to criu-lite's fd %u",
+			log_info("task %d fd %u: its pipe led out of the tree; it is now criu-lite's fd %u",
 				 t->pid, f->fd, f->fd);
 			r = rst_take_fd(t, getpid(), f->fd, &fd);
 			if (r >= 0)
 				r = rst_set_status_flags(t, fd, d->e->flags);
 		} else {
 			r = open_desc(ctx, t, d->e, &fd);
+			if (r >= 0)
+				r = signal_owner(t, fd, d->e);
 		}
 		if (r >= 0)
 			r = place(t, fd, f->fd, f->cloexec);
@@ -548,6 +719,8 @@ int rst_restore_files(struct rst_ctx *ctx)
 		if (r >= 0 && !rst_zombie(t))
 			r = nofile_room(t, false);
 	}
+	if (r >= 0)
+		r = restore_locks(ctx);
 	return r;
 }
 

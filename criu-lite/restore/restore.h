@@ -88,6 +88,7 @@ struct rst_pipe {
 	int rfd, wfd;            /* there: the read and write ends (-1 when given away) */
 	bool r_used, w_used;     /* the pipe2 descriptions went to dumped ones */
 	bool has_reader;         /* the dump holds a reading description of it */
+	bool has_writer;         /* and a writing one */
 };
 
 struct rst_sock {

@@ -105,6 +105,22 @@ int crl_proc_status_read(pid_t pid, struct crl_proc_status *ret);
 
 /* The numeric entries of a /proc directory (task/, fd/), sorted. */
 int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr);
+/* A file lock held through an fd, from the "lock:" lines of
+ * /proc/PID/fdinfo/FD. */
+enum crl_lock_kind { CRL_LOCK_FLOCK = 1, CRL_LOCK_POSIX, CRL_LOCK_OFD };
+struct crl_lock {
+	enum crl_lock_kind kind;
+	bool write;              /* a write (exclusive) lock, else read (shared) */
+	uint64_t start, len;     /* POSIX and OFD: the range; len 0: to the end */
+};
+/* The locks an fdinfo text shows (waiting requests left out). A lease or a
+ * lock of another kind: -EOPNOTSUPP, *ret_what says what it is. */
+int crl_fdinfo_parse_locks(const char *text, struct crl_lock **ret, size_t *ret_nr, const char **ret_what);
+
+/* Call fn for every fd of every process, with where /proc/PID/fd/FD leads;
+ * processes and fds that go away meanwhile are skipped. fn returns 0 to go
+ * on; anything else stops the walk and is returned. */
+int crl_proc_each_fd(int (*fn)(pid_t pid, int fd, const char *link, void *arg), void *arg);
 /* Thread ids of pid (from /proc/PID/task), sorted, the leader among them. */
 int crl_proc_threads(pid_t pid, pid_t **ret, size_t *ret_nr);
 /* Children of one thread (/proc/PID/task/TID/children), in the kernel's order. */
