@@ -353,7 +353,9 @@ int rst_close_object_fds(struct rst_ctx *ctx, struct rst_task *t)
 	return 0;
 }
 
-/* Seals last: F_SEAL_WRITE and friends would have refused the filling. */
+/* Seals last: F_SEAL_WRITE and friends would have refused the filling.
+ * F_ADD_SEALS wants an fd open for writing (the kernel answers EPERM
+ * otherwise), whatever the seals. */
 int rst_seal_memfds(struct rst_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_objects; i++) {
@@ -366,14 +368,15 @@ int rst_seal_memfds(struct rst_ctx *ctx)
 		seals = o->shmem->seals;
 		if (seals == F_SEAL_SEAL || !seals || !o->reopen[0])
 			continue;
-		fd = open(o->reopen, O_RDONLY | O_CLOEXEC);
+		fd = open(o->reopen, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
-			return log_error_errno(negative_errno(), "memfd %s: cannot reopen it to seal it: %m",
-					       o->shmem->name);
+			return log_error_errno(negative_errno(),
+					       "task %d: memfd %s (object %u): cannot reopen it through %s to seal it: %m",
+					       o->owner, o->shmem->name, o->id, o->reopen);
 		if (fcntl(fd, F_ADD_SEALS, seals & ~F_SEAL_SEAL) < 0 ||
 		    ((seals & F_SEAL_SEAL) && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) < 0))
-			return log_error_errno(negative_errno(), "memfd %s: cannot add seals %#x: %m",
-					       o->shmem->name, seals);
+			return log_error_errno(negative_errno(), "task %d: memfd %s (object %u): cannot add seals %#x: %m",
+					       o->owner, o->shmem->name, o->id, seals);
 	}
 	return 0;
 }
