@@ -279,6 +279,22 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot create shared object %u (%s): %m", t->pid,
 					       o->id, o->shmem->name ? o->shmem->name : "shared anonymous memory");
+		if (!rw) {
+			/* The new object's fd is writable. A shared mapping
+			 * made through it could be made writable later
+			 * (VM_MAYWRITE), where the dumped one could not, and
+			 * F_SEAL_WRITE refuses a memfd that has one: map it
+			 * through a read-only fd; the writable one stays for
+			 * this task's other VMAs. */
+			char self[64];
+
+			t->obj_fds[2 * vma->object_id + 1] = fd;
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+			r = rst_open(t, self, O_RDONLY, &fd);
+			if (r < 0)
+				return log_error_errno(r, "task %d: cannot reopen shared object %u read-only: %m",
+						       t->pid, o->id);
+		}
 	} else {
 		r = rst_open(t, o->reopen, rw ? O_RDWR : O_RDONLY, &fd);
 		if (r < 0)

@@ -11,3 +11,8 @@ load restore-helpers
 	start_victim rst-memedge seals
 	dump_restore_check
 }
+
+@test "restore rst-memedge romap: read-only shared mappings of memfds and an unlinked file stay read-only (mprotect EACCES), a write-sealed one restores" {
+	start_victim rst-memedge romap
+	dump_restore_check
+}

@@ -18,6 +18,20 @@
  *             the second is still writable, but write() to it fails; the
  *             third cannot be written.
  *
+ *   romap     root ── child
+ *             Three objects mapped MAP_SHARED PROT_READ where the mapping
+ *             cannot be made writable (no VM_MAYWRITE, "mw" in VmFlags), all
+ *             fds closed:
+ *               "crl-ro"          a memfd mapped through an O_RDONLY fd;
+ *               ro-unlinked.dat   an unlinked file mapped through an
+ *                                 O_RDONLY fd;
+ *               "crl-ro-sealed"   a memfd sealed F_SEAL_WRITE, mapped
+ *                                 through its read-write fd (the seal takes
+ *                                 VM_MAYWRITE away).
+ *             After, in both tasks: mprotect(PROT_READ|PROT_WRITE) fails
+ *             with the errno it failed with before the dump (EACCES), "mw"
+ *             is still absent, the contents and the seal are intact.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -37,10 +51,17 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS };
+enum mode { SEALS, ROMAP };
 
 static enum mode mode;
 static char *grow, *futw;
+
+/* romap: the read-only shared mappings, and how mprotect(PROT_WRITE) and
+ * VmFlags answered for them before the dump. */
+#define NR_RO 3
+static const char *ro_name[NR_RO] = { "crl-ro", "ro-unlinked.dat", "crl-ro-sealed" };
+static char *ro_map[NR_RO];
+static int ro_errno[NR_RO], ro_mw[NR_RO];
 static int held[1], nr_held; /* the fds a task holds, beyond 0-2 */
 
 /* An fd of the object mapped at addr, through map_files. */
@@ -105,6 +126,103 @@ static void build_seals(void)
 	}
 }
 
+#define SEED_RO 0x40000000ULL
+#define RO_PAGES 2
+
+/* Fill the file fd with RO_PAGES pages of seed SEED_RO + i. */
+static void fill_ro(int fd, int i)
+{
+	static char buf[RO_PAGES * PG];
+
+	vl_fill(buf, sizeof(buf), SEED_RO + i);
+	if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		vl_die(ro_name[i]);
+}
+
+/* Map the file at path (opened O_RDONLY) MAP_SHARED PROT_READ. */
+static char *map_ro(const char *path, int i)
+{
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	char *p;
+
+	if (ro < 0)
+		vl_die(path);
+	p = mmap(NULL, RO_PAGES * PG, PROT_READ, MAP_SHARED, ro, 0);
+	if (p == MAP_FAILED)
+		vl_die(ro_name[i]);
+	close(ro);
+	return p;
+}
+
+static void build_romap(void)
+{
+	char *path = vl_path(ro_name[1]), self[64];
+	int fd;
+
+	fd = memfd_create(ro_name[0], MFD_CLOEXEC);
+	if (fd < 0)
+		vl_die(ro_name[0]);
+	fill_ro(fd, 0);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ro_map[0] = map_ro(self, 0);
+	close(fd);
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		vl_die(path);
+	fill_ro(fd, 1);
+	ro_map[1] = map_ro(path, 1);
+	if (unlink(path) < 0)
+		vl_die("unlink");
+	close(fd);
+	free(path);
+
+	fd = memfd_create(ro_name[2], MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		vl_die(ro_name[2]);
+	fill_ro(fd, 2);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0)
+		vl_die("seal crl-ro-sealed");
+	ro_map[2] = mmap(NULL, RO_PAGES * PG, PROT_READ, MAP_SHARED, fd, 0);
+	if (ro_map[2] == MAP_FAILED)
+		vl_die("mmap crl-ro-sealed");
+	close(fd);
+
+	for (int i = 0; i < NR_RO; i++) {
+		ro_errno[i] = mprotect(ro_map[i], RO_PAGES * PG, PROT_READ | PROT_WRITE) ? errno : 0;
+		ro_mw[i] = vl_vma_has_flag(ro_map[i], "mw");
+		if (!ro_errno[i] || ro_mw[i])
+			vl_fail("%s: the mapping could be made writable before the dump (mprotect: %d, mw: %d)",
+				ro_name[i], ro_errno[i], ro_mw[i]);
+	}
+}
+
+static void check_romap(int idx)
+{
+	for (int i = 0; i < NR_RO; i++) {
+		int e = mprotect(ro_map[i], RO_PAGES * PG, PROT_READ | PROT_WRITE) ? errno : 0;
+		int mw = vl_vma_has_flag(ro_map[i], "mw");
+
+		if (e != ro_errno[i])
+			vl_fail("%s: mprotect(PROT_READ|PROT_WRITE) of its read-only shared mapping gives errno %d "
+				"after the restore, %d before the dump",
+				ro_name[i], e, ro_errno[i]);
+		if (mw != ro_mw[i])
+			vl_fail("%s: \"mw\" in VmFlags: %d after the restore, %d before the dump", ro_name[i], mw,
+				ro_mw[i]);
+		if (!e)
+			mprotect(ro_map[i], RO_PAGES * PG, PROT_READ);
+		vl_expect_fill(ro_name[i], ro_map[i], RO_PAGES * PG, SEED_RO + i);
+	}
+	{
+		int fd = map_fd(ro_map[2], RO_PAGES * PG, O_RDONLY);
+
+		expect_seals(ro_name[2], fd, F_SEAL_WRITE);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -158,6 +276,9 @@ static void check(int idx)
 	case SEALS:
 		check_seals(idx);
 		break;
+	case ROMAP:
+		check_romap(idx);
+		break;
 	}
 }
 
@@ -175,13 +296,18 @@ int main(int argc, char **argv)
 	vl_init(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "seals")) {
 		mode = SEALS;
+	} else if (argc >= 2 && !strcmp(argv[1], "romap")) {
+		mode = ROMAP;
 	} else {
-		vl_fail("usage: rst-memedge seals");
+		vl_fail("usage: rst-memedge seals|romap");
 		vl_exit();
 	}
 	switch (mode) {
 	case SEALS:
 		build_seals();
+		break;
+	case ROMAP:
+		build_romap();
 		break;
 	}
 	if (with_child)
