@@ -641,8 +641,14 @@ static int set_mm_fields(struct rst_ctx *ctx, struct rst_task *t)
 	map.auxv = (__u64 *)(uintptr_t)auxv_addr;
 	map.exe_fd = fd;
 	r = rst_put(t, &map, sizeof(map), &map_addr);
-	if (r >= 0)
+	if (r >= 0) {
+		const struct rst_object *o = rst_object(ctx, mm->exe_id);
+
 		r = RCALL(t, &ret, "PR_SET_MM_MAP", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map));
+		if (r < 0)
+			log_error("task %d: the mm fields, auxv and executable (object %u, %s) were not taken", t->pid,
+				  mm->exe_id, o->file ? o->file->path : o->shmem->name ? o->shmem->name : "?");
+	}
 	if (r >= 0)
 		r = rst_close_object_fds(ctx, t);
 	return r;

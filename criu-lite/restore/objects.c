@@ -122,6 +122,24 @@ static int fill_object(struct rst_object *o, int fd)
 	return 0;
 }
 
+/* Once filled, criu-lite keeps the recreated file through a read-only fd:
+ * a writer open anywhere keeps it from becoming a task's executable
+ * (PR_SET_MM_MAP denies write access to the new exe file, EACCES). Tasks
+ * still reopen it for writing through /proc where they need to. */
+static int keep_read_only(struct rst_object *o)
+{
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", o->ghost_fd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	close(o->ghost_fd);
+	o->ghost_fd = fd;
+	return 0;
+}
+
 /*
  * Unlinked files come back as they were: created under their old name,
  * filled, and unlinked again at once, so the task maps "/path (deleted)".
@@ -159,6 +177,9 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 		r = fill_object(o, fd);
 		if (r < 0)
 			return r;
+		r = keep_read_only(o);
+		if (r < 0)
+			return log_error_errno(r, "cannot reopen the unlinked file %s read-only: %m", path);
 	}
 	return 0;
 }

@@ -32,9 +32,19 @@
  *             with the errno it failed with before the dump (EACCES), "mw"
  *             is still absent, the contents and the seal are intact.
  *
+ *   delexe    root ── child
+ *             Run from a copy of this program in the scratch directory,
+ *             which the root unlinks (the test may put another file at
+ *             that path after that: a replaced executable). /proc/self/exe
+ *             reads "PATH (deleted)". After, in both tasks: /proc/self/exe
+ *             still ends with " (deleted)", with no link, and is the same
+ *             text unless the path holds a file again: then that is the
+ *             test's ("replaced\n"), untouched.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
+#include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -51,7 +61,7 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP };
+enum mode { SEALS, ROMAP, DELEXE };
 
 static enum mode mode;
 static char *grow, *futw;
@@ -223,6 +233,71 @@ static void check_romap(int idx)
 	}
 }
 
+/* delexe: /proc/self/exe before the dump. A test that replaces the
+ * executable writes this text at its path. */
+#define REPLACED "replaced\n"
+static char exe_before[PATH_MAX];
+static const char deleted[] = " (deleted)";
+
+static bool ends_deleted(const char *s)
+{
+	size_t n = strlen(s), d = strlen(deleted);
+
+	return n > d && !strcmp(s + n - d, deleted);
+}
+
+static void build_delexe(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	size_t dl = strlen(vl_dir());
+
+	if (n < 0)
+		vl_die("readlink /proc/self/exe");
+	path[n] = '\0';
+	/* Only a copy in the scratch directory is ours to unlink. */
+	if (strncmp(path, vl_dir(), dl) || path[dl] != '/') {
+		vl_fail("delexe: run a copy of rst-memedge in %s, not %s", vl_dir(), path);
+		vl_exit();
+	}
+	if (unlink(path) < 0)
+		vl_die("unlink the executable");
+	n = readlink("/proc/self/exe", exe_before, sizeof(exe_before) - 1);
+	if (n < 0)
+		vl_die("readlink /proc/self/exe");
+	exe_before[n] = '\0';
+	if (!ends_deleted(exe_before))
+		vl_fail("delexe: /proc/self/exe is '%s' once unlinked", exe_before);
+}
+
+static void check_delexe(int idx)
+{
+	char now[PATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", now, sizeof(now) - 1);
+	struct stat st;
+
+	if (n < 0) {
+		vl_fail("readlink /proc/self/exe: %m");
+		return;
+	}
+	now[n] = '\0';
+	if (!ends_deleted(now))
+		vl_fail("/proc/self/exe is '%s' after the restore, was '%s'", now, exe_before);
+	snprintf(path, sizeof(path), "%.*s", (int)(strlen(exe_before) - strlen(deleted)), exe_before);
+	if (stat(path, &st) == 0) {
+		/* The test put a file there after the unlink: it must be left
+		 * as it is. */
+		char text[64];
+
+		if (vl_read_into(path, text, sizeof(text)) < 0 || strcmp(text, REPLACED))
+			vl_fail("%s is not the file the test put there after the restore", path);
+	} else if (strcmp(now, exe_before)) {
+		vl_fail("/proc/self/exe is '%s' after the restore, was '%s'", now, exe_before);
+	}
+	if (stat("/proc/self/exe", &st) < 0 || st.st_nlink != 0)
+		vl_fail("the executable has %lu links after the restore", (unsigned long)st.st_nlink);
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -279,6 +354,9 @@ static void check(int idx)
 	case ROMAP:
 		check_romap(idx);
 		break;
+	case DELEXE:
+		check_delexe(idx);
+		break;
 	}
 }
 
@@ -298,8 +376,10 @@ int main(int argc, char **argv)
 		mode = SEALS;
 	} else if (argc >= 2 && !strcmp(argv[1], "romap")) {
 		mode = ROMAP;
+	} else if (argc >= 2 && !strcmp(argv[1], "delexe")) {
+		mode = DELEXE;
 	} else {
-		vl_fail("usage: rst-memedge seals|romap");
+		vl_fail("usage: rst-memedge seals|romap|delexe");
 		vl_exit();
 	}
 	switch (mode) {
@@ -308,6 +388,9 @@ int main(int argc, char **argv)
 		break;
 	case ROMAP:
 		build_romap();
+		break;
+	case DELEXE:
+		build_delexe();
 		break;
 	}
 	if (with_child)
