@@ -84,6 +84,27 @@ static struct dump_object *find(struct dump_objects *objs, dev_t dev, ino_t ino)
 	return NULL;
 }
 
+int dump_unlinked_restorable(const char *path, char *why, size_t len)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct stat st;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	if (path[0] != '/') {
+		snprintf(why, len, "an unlinked file without an absolute path (%s)", path);
+		return -EOPNOTSUPP;
+	}
+	slash = strrchr(dir, '/');
+	slash[slash == dir] = '\0'; /* "/name": the root directory */
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(why, len, "an unlinked file whose directory %s is gone too: a restore could not create it again",
+		 dir);
+	return -EOPNOTSUPP;
+}
+
 int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id)
 {
 	struct dump_object *o = find(objs, dev, ino);

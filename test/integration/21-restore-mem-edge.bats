@@ -7,6 +7,23 @@
 load helpers
 load restore-helpers
 
+# refused_mapping PID RANGE TEXT: the dump failed, and said on its
+# standard error and in dump.log that the mapping RANGE (START-END, as in
+# maps) of task PID is refused, with TEXT; it left no inventory.img; the
+# tree runs on, untraced, and passes its own checks.
+refused_mapping() {
+	local pid=$1 range=$2 text=$3 rc=0 f
+	dump > "$T/dump.out" 2>&1 || rc=$?
+	[ "$rc" != 0 ] || { echo "the dump succeeded; it should have refused $range of task $pid" >&2; return 1; }
+	for f in "$T/dump.out" "$T/dump.log"; do
+		grep -q "task $pid\b.*mapping $range\b.*$text" "$f" ||
+			{ echo "$f does not say that mapping $range of task $pid is $text:" >&2; cat "$f" >&2; return 1; }
+	done
+	[ ! -e "$IMG/inventory.img" ] || { echo "a refused dump left $IMG/inventory.img" >&2; return 1; }
+	assert_running "${PIDS[@]}"
+	check_verdict
+}
+
 @test "restore rst-memedge seals: memfds sealed grow/shrink, future-write, write come back with the same seals and contents" {
 	start_victim rst-memedge seals
 	dump_restore_check
@@ -37,4 +54,9 @@ delexe_victim() {
 	printf 'replaced\n' > "$T/rst-memedge-copy"
 	dump_restore_check
 	[ "$(cat "$T/rst-memedge-copy")" = replaced ]
+}
+
+@test "dump of rst-memedge unldir: a mapped unlinked file whose directory was removed too is refused, naming pid, range and path; the tree runs on" {
+	start_victim rst-memedge unldir
+	refused_mapping "$ROOT" "$(cat "$T/unldir-range")" "$T/gone/data.*directory $T/gone is gone"
 }

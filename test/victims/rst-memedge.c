@@ -41,6 +41,12 @@
  *             text unless the path holds a file again: then that is the
  *             test's ("replaced\n"), untouched.
  *
+ *   unldir    root
+ *             A file gone/data (2 pages) mapped MAP_SHARED, then unlinked,
+ *             and its directory removed: a dump must refuse it. The range
+ *             goes into the file unldir-range ("START-END", as in maps).
+ *             After the failed dump: the contents are intact.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -61,7 +67,7 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR };
 
 static enum mode mode;
 static char *grow, *futw;
@@ -298,6 +304,34 @@ static void check_delexe(int idx)
 		vl_fail("the executable has %lu links after the restore", (unsigned long)st.st_nlink);
 }
 
+/* unldir */
+#define SEED_UNLDIR 0x6d1700000ULL
+static char *unl;
+
+static void build_unldir(void)
+{
+	char *dir = vl_path("gone"), *path = vl_path("gone/data"), range[64];
+	int fd;
+
+	if (mkdir(dir, 0755) < 0)
+		vl_die(dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, 2 * PG) < 0)
+		vl_die(path);
+	unl = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (unl == MAP_FAILED)
+		vl_die("mmap gone/data");
+	close(fd);
+	vl_fill(unl, 2 * PG, SEED_UNLDIR);
+	if (unlink(path) < 0 || rmdir(dir) < 0)
+		vl_die("unlink gone/data and its directory");
+	snprintf(range, sizeof(range), "%lx-%lx\n", (unsigned long)unl, (unsigned long)unl + 2 * PG);
+	if (vl_write_file(vl_dir(), "unldir-range", range) < 0)
+		vl_die("write unldir-range");
+	free(path);
+	free(dir);
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -357,6 +391,9 @@ static void check(int idx)
 	case DELEXE:
 		check_delexe(idx);
 		break;
+	case UNLDIR:
+		vl_expect_fill("gone/data", unl, 2 * PG, SEED_UNLDIR);
+		break;
 	}
 }
 
@@ -378,8 +415,10 @@ int main(int argc, char **argv)
 		mode = ROMAP;
 	} else if (argc >= 2 && !strcmp(argv[1], "delexe")) {
 		mode = DELEXE;
+	} else if (argc >= 2 && !strcmp(argv[1], "unldir")) {
+		mode = UNLDIR;
 	} else {
-		vl_fail("usage: rst-memedge seals|romap|delexe");
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir");
 		vl_exit();
 	}
 	switch (mode) {
@@ -391,6 +430,10 @@ int main(int argc, char **argv)
 		break;
 	case DELEXE:
 		build_delexe();
+		break;
+	case UNLDIR:
+		build_unldir();
+		with_child = false;
 		break;
 	}
 	if (with_child)
