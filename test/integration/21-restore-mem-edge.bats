@@ -60,3 +60,12 @@ delexe_victim() {
 	start_victim rst-memedge unldir
 	refused_mapping "$ROOT" "$(cat "$T/unldir-range")" "$T/gone/data.*directory $T/gone is gone"
 }
+
+@test "restore rst-memedge thp: a MADV_HUGEPAGE region keeps 'hg' and comes back in huge pages (AnonHugePages), not 4 KiB ones" {
+	start_victim rst-memedge thp
+	dump_restore_check
+	grep 'thp: AnonHugePages' "$T/victim.log"
+	if ! grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled; then
+		skip "transparent huge pages are off here ($(cat /sys/kernel/mm/transparent_hugepage/enabled)): only 'hg' and the contents were checked, not AnonHugePages"
+	fi
+}

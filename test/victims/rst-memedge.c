@@ -47,6 +47,17 @@
  *             goes into the file unldir-range ("START-END", as in maps).
  *             After the failed dump: the contents are intact.
  *
+ *   thp       root
+ *             16 MiB of private anonymous memory, 2 MiB aligned, with
+ *             MADV_HUGEPAGE, written whole. After: "hg" is in its VmFlags,
+ *             the contents are intact, and, when transparent huge pages
+ *             are enabled ("always" or "madvise" in
+ *             /sys/kernel/mm/transparent_hugepage/enabled), its
+ *             AnonHugePages in smaps is at least half of what it was
+ *             before the dump (it was all of it here; fewer than that only
+ *             if huge pages could not be had): the pages were written
+ *             into huge pages, not 4 KiB ones.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -67,7 +78,7 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE, UNLDIR };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP };
 
 static enum mode mode;
 static char *grow, *futw;
@@ -332,6 +343,67 @@ static void build_unldir(void)
 	free(dir);
 }
 
+/* thp */
+#define MB (1UL << 20)
+#define THP_LEN (16 * MB)
+#define SEED_THP 0x7490000ULL
+static char *thp;
+static long thp_before;
+
+/* AnonHugePages (kB) of the VMA starting at start, -1 if not found. */
+static long anon_huge_kb(const void *start)
+{
+	char *smaps = vl_read_file("/proc/self/smaps", NULL), head[32], *p = NULL, *next;
+	long kb = -1;
+
+	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)start);
+	if (smaps)
+		p = strncmp(smaps, head + 1, strlen(head + 1)) ? strstr(smaps, head) : smaps;
+	if (p) {
+		next = strstr(p + 1, "\nVmFlags:"); /* the end of this VMA's block */
+		p = strstr(p, "\nAnonHugePages:");
+		if (p && (!next || p < next))
+			kb = strtol(p + strlen("\nAnonHugePages:"), NULL, 10);
+	}
+	free(smaps);
+	return kb;
+}
+
+static bool thp_enabled(void)
+{
+	char text[256];
+
+	return vl_read_into("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof(text)) > 0 &&
+	       (strstr(text, "[always]") || strstr(text, "[madvise]"));
+}
+
+static void build_thp(void)
+{
+	char *area = mmap(NULL, THP_LEN + 2 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (area == MAP_FAILED)
+		vl_die("mmap");
+	thp = (char *)(((uintptr_t)area + 2 * MB - 1) & ~(2 * MB - 1));
+	if (madvise(thp, THP_LEN, MADV_HUGEPAGE) < 0)
+		vl_die("madvise(MADV_HUGEPAGE)");
+	vl_fill(thp, THP_LEN, SEED_THP);
+	thp_before = anon_huge_kb(thp);
+	vl_log("thp: AnonHugePages %ld kB before the dump", thp_before);
+}
+
+static void check_thp(void)
+{
+	long after = anon_huge_kb(thp);
+
+	if (vl_vma_has_flag(thp, "hg") != 1)
+		vl_fail("the MADV_HUGEPAGE region has no \"hg\" in its VmFlags after the restore");
+	if (thp_enabled() && after < thp_before / 2)
+		vl_fail("the MADV_HUGEPAGE region: AnonHugePages %ld kB after the restore, %ld kB before the dump",
+			after, thp_before);
+	vl_log("thp: AnonHugePages %ld kB after the restore", after);
+	vl_expect_fill("the MADV_HUGEPAGE region", thp, THP_LEN, SEED_THP);
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -394,6 +466,9 @@ static void check(int idx)
 	case UNLDIR:
 		vl_expect_fill("gone/data", unl, 2 * PG, SEED_UNLDIR);
 		break;
+	case THP:
+		check_thp();
+		break;
 	}
 }
 
@@ -417,8 +492,10 @@ int main(int argc, char **argv)
 		mode = DELEXE;
 	} else if (argc >= 2 && !strcmp(argv[1], "unldir")) {
 		mode = UNLDIR;
+	} else if (argc >= 2 && !strcmp(argv[1], "thp")) {
+		mode = THP;
 	} else {
-		vl_fail("usage: rst-memedge seals|romap|delexe|unldir");
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp");
 		vl_exit();
 	}
 	switch (mode) {
@@ -433,6 +510,10 @@ int main(int argc, char **argv)
 		break;
 	case UNLDIR:
 		build_unldir();
+		with_child = false;
+		break;
+	case THP:
+		build_thp();
 		with_child = false;
 		break;
 	}
