@@ -159,7 +159,7 @@ static int classify(struct dump_ctx *ctx, struct dump_task *t, const struct crl_
 			return 0;
 		}
 	if (v->vmflags & VMF(HT))
-		return refuse(t, v, "hugetlb memory");
+		return refuse(t, v, "hugetlb memory (MAP_HUGETLB, an MFD_HUGETLB memfd or a hugetlbfs file)");
 	if (v->vmflags & (VMF(UM) | VMF(UW) | VMF(UI)))
 		return refuse(t, v, "registered with userfaultfd");
 	if (v->vmflags & VMF(SS))

@@ -179,6 +179,17 @@ int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char
 	int r;
 
 	if (!o) {
+		/* Seen from the fd side too (an MFD_HUGETLB memfd has no link
+		 * and is not on the shmem device: it looks like an unlinked
+		 * file): nothing here could create it again. */
+		r = crl_is_hugetlbfs(src);
+		if (r > 0)
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d: %s (%s) is on hugetlbfs (an MFD_HUGETLB memfd or a hugetlbfs file); "
+					       "not supported",
+					       pid, name ? name : "shared memory", src);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot statfs %s: %m", pid, src);
 		r = insert(objs, st, name, &o);
 		if (r < 0)
 			return r;

@@ -7,21 +7,26 @@
 load helpers
 load restore-helpers
 
-# refused_mapping PID RANGE TEXT: the dump failed, and said on its
-# standard error and in dump.log that the mapping RANGE (START-END, as in
-# maps) of task PID is refused, with TEXT; it left no inventory.img; the
-# tree runs on, untraced, and passes its own checks.
-refused_mapping() {
-	local pid=$1 range=$2 text=$3 rc=0 f
+# dump_refused WHAT REGEX: the dump failed, and said why on its standard
+# error and in dump.log, in a line that matches REGEX (WHAT says what it
+# should have refused); it left no inventory.img; the tree runs on,
+# untraced, and passes its own checks.
+dump_refused() {
+	local what=$1 regex=$2 rc=0 f
 	dump > "$T/dump.out" 2>&1 || rc=$?
-	[ "$rc" != 0 ] || { echo "the dump succeeded; it should have refused $range of task $pid" >&2; return 1; }
+	[ "$rc" != 0 ] || { echo "the dump succeeded; it should have refused $what" >&2; return 1; }
 	for f in "$T/dump.out" "$T/dump.log"; do
-		grep -q "task $pid\b.*mapping $range\b.*$text" "$f" ||
-			{ echo "$f does not say that mapping $range of task $pid is $text:" >&2; cat "$f" >&2; return 1; }
+		grep -q "$regex" "$f" || { echo "$f does not refuse $what ('$regex'):" >&2; cat "$f" >&2; return 1; }
 	done
 	[ ! -e "$IMG/inventory.img" ] || { echo "a refused dump left $IMG/inventory.img" >&2; return 1; }
 	assert_running "${PIDS[@]}"
 	check_verdict
+}
+
+# refused_mapping PID RANGE TEXT: dump_refused for the mapping RANGE
+# (START-END, as in maps) of task PID, with TEXT in the message.
+refused_mapping() {
+	dump_refused "mapping $2 of task $1" "task $1\b.*mapping $2\b.*$3"
 }
 
 @test "restore rst-memedge seals: memfds sealed grow/shrink, future-write, write come back with the same seals and contents" {
@@ -68,4 +73,16 @@ delexe_victim() {
 	if ! grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled; then
 		skip "transparent huge pages are off here ($(cat /sys/kernel/mm/transparent_hugepage/enabled)): only 'hg' and the contents were checked, not AnonHugePages"
 	fi
+}
+
+@test "dump of rst-memedge hugefd: an fd of an MFD_HUGETLB memfd is refused, naming the task, the fd and hugetlbfs; the tree runs on" {
+	start_victim rst-memedge hugefd
+	[ ! -e "$T/huge-unsupported" ] || skip "memfd_create(MFD_HUGETLB) fails here: no hugetlbfs"
+	dump_refused "fd 10 of task $ROOT (hugetlbfs)" "task $ROOT\b.*/proc/$ROOT/fd/10\b.*hugetlbfs"
+}
+
+@test "dump of rst-memedge hugemap: a mapping of an MFD_HUGETLB memfd is refused, naming the task, the range and hugetlb; the tree runs on" {
+	start_victim rst-memedge hugemap
+	[ ! -e "$T/huge-unsupported" ] || skip "memfd_create(MFD_HUGETLB) fails here: no hugetlbfs"
+	refused_mapping "$ROOT" "$(cat "$T/huge-range")" "hugetlb"
 }

@@ -58,6 +58,14 @@
  *             if huge pages could not be had): the pages were written
  *             into huge pages, not 4 KiB ones.
  *
+ *   hugefd    root
+ *   hugemap   An MFD_HUGETLB memfd "crl-huge": held at fd 10, never mapped
+ *             (hugefd); or 2 MiB of it mapped MAP_SHARED|MAP_NORESERVE (no
+ *             huge page is needed until it is touched), its fd closed
+ *             (hugemap), the range written into huge-range. A dump must
+ *             refuse either. Where the kernel has no hugetlbfs, the file
+ *             huge-unsupported is written instead and nothing is checked.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -78,9 +86,11 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP };
+static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap" };
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static enum mode mode;
+static unsigned mode;
 static char *grow, *futw;
 
 /* romap: the read-only shared mappings, and how mprotect(PROT_WRITE) and
@@ -404,6 +414,35 @@ static void check_thp(void)
 	vl_expect_fill("the MADV_HUGEPAGE region", thp, THP_LEN, SEED_THP);
 }
 
+/* hugefd, hugemap */
+static void build_huge(void)
+{
+	int fd = memfd_create("crl-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	char range[64];
+	char *p;
+
+	if (fd < 0) {
+		vl_log("memfd_create(MFD_HUGETLB): %m");
+		if (vl_write_file(vl_dir(), "huge-unsupported", "") < 0)
+			vl_die("write huge-unsupported");
+		return;
+	}
+	if (mode == HUGEFD) {
+		vl_move_fd(fd, HELD_FD);
+		held[nr_held++] = HELD_FD;
+		return;
+	}
+	if (ftruncate(fd, 2 * MB) < 0)
+		vl_die("ftruncate crl-huge");
+	p = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		vl_die("mmap crl-huge");
+	close(fd);
+	snprintf(range, sizeof(range), "%lx-%lx\n", (unsigned long)p, (unsigned long)p + 2 * MB);
+	if (vl_write_file(vl_dir(), "huge-range", range) < 0)
+		vl_die("write huge-range");
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -469,6 +508,9 @@ static void check(int idx)
 	case THP:
 		check_thp();
 		break;
+	case HUGEFD:
+	case HUGEMAP:
+		break;
 	}
 }
 
@@ -484,18 +526,11 @@ int main(int argc, char **argv)
 	bool with_child = true;
 
 	vl_init(argc, argv);
-	if (argc >= 2 && !strcmp(argv[1], "seals")) {
-		mode = SEALS;
-	} else if (argc >= 2 && !strcmp(argv[1], "romap")) {
-		mode = ROMAP;
-	} else if (argc >= 2 && !strcmp(argv[1], "delexe")) {
-		mode = DELEXE;
-	} else if (argc >= 2 && !strcmp(argv[1], "unldir")) {
-		mode = UNLDIR;
-	} else if (argc >= 2 && !strcmp(argv[1], "thp")) {
-		mode = THP;
-	} else {
-		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp");
+	for (mode = 0; mode < ARRAY_LEN(mode_names); mode++)
+		if (argc >= 2 && !strcmp(argv[1], mode_names[mode]))
+			break;
+	if (mode == ARRAY_LEN(mode_names)) {
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap");
 		vl_exit();
 	}
 	switch (mode) {
@@ -514,6 +549,11 @@ int main(int argc, char **argv)
 		break;
 	case THP:
 		build_thp();
+		with_child = false;
+		break;
+	case HUGEFD:
+	case HUGEMAP:
+		build_huge();
 		with_child = false;
 		break;
 	}
