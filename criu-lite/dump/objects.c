@@ -35,6 +35,7 @@ struct dump_object {
 	uint64_t size;
 	int64_t mtime_ns;
 	uint32_t mode;
+	uint32_t uid, gid;
 	uint32_t seals;
 	bool has_seals;
 	bool mapped;               /* a file whose contents matter */
@@ -135,6 +136,8 @@ static int insert(struct dump_objects *objs, const struct stat *st, const char *
 	o->size = st->st_size;
 	o->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 	o->mode = st->st_mode;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
 	objs->all[objs->nr++] = o;
 	o->id = objs->nr;
 	o->next = objs->hash[h];
@@ -330,6 +333,9 @@ int dump_objects_write(struct dump_ctx *ctx)
 			s.size = o->size;
 			s.name = o->name;
 			s.mode = o->mode;
+			s.has_uid = s.has_gid = true;
+			s.uid = o->uid;
+			s.gid = o->gid;
 			s.has_seals = o->has_seals;
 			s.seals = o->seals;
 			s.n_users = o->nr_users;

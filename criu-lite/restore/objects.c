@@ -122,6 +122,22 @@ static int fill_object(struct rst_object *o, int fd)
 	return 0;
 }
 
+/* The dumped owner (images of older writers have none: root's, as the
+ * object was created) and mode, on criu-lite's fd of a new object. The
+ * owner first: chown() clears the set-id bits. */
+static int set_owner_mode(const struct rst_object *o, int fd)
+{
+	const ShmemEntry *s = o->shmem;
+
+	if (s->has_uid && fchown(fd, s->uid, s->gid) < 0)
+		return log_error_errno(negative_errno(), "object %u (%s): cannot give it its owner %u:%u: %m",
+				       o->id, s->name ? s->name : "shared anonymous memory", s->uid, s->gid);
+	if (fchmod(fd, s->mode & 07777) < 0)
+		return log_error_errno(negative_errno(), "object %u (%s): cannot give it its mode %04o: %m", o->id,
+				       s->name ? s->name : "shared anonymous memory", s->mode & 07777);
+	return 0;
+}
+
 /* Once filled, criu-lite keeps the recreated file through a read-only fd:
  * a writer open anywhere keeps it from becoming a task's executable
  * (PR_SET_MM_MAP denies write access to the new exe file, EACCES). Tasks
@@ -172,7 +188,10 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 		if (fd < 0)
 			return log_error_errno(negative_errno(), "cannot recreate the unlinked file %s: %m", path);
 		o->ghost_fd = fd;
-		if (fchmod(fd, o->shmem->mode & 07777) < 0 || ftruncate(fd, o->shmem->size) < 0)
+		r = set_owner_mode(o, fd);
+		if (r < 0)
+			return r;
+		if (ftruncate(fd, o->shmem->size) < 0)
 			return log_error_errno(negative_errno(), "cannot size the unlinked file %s: %m", path);
 		r = fill_object(o, fd);
 		if (r < 0)
@@ -243,8 +262,6 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 		fd = ret;
 		if (r >= 0)
 			r = RCALL(t, &ret, "ftruncate of the memfd", SYS_ftruncate, fd, s->size);
-		if (r >= 0)
-			r = RCALL(t, &ret, "fchmod of the memfd", SYS_fchmod, fd, s->mode & 07777);
 		if (r < 0)
 			return r;
 		break;
@@ -269,7 +286,9 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 	if (local < 0)
 		return log_error_errno(negative_errno(), "task %d: cannot open its new object %u: %m", t->pid,
 				       o->id);
-	r = fill_object(o, local);
+	r = set_owner_mode(o, local);
+	if (r >= 0)
+		r = fill_object(o, local);
 	if (r < 0)
 		return r;
 	*ret_fd = fd;

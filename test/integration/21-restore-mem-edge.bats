@@ -86,3 +86,8 @@ delexe_victim() {
 	[ ! -e "$T/huge-unsupported" ] || skip "memfd_create(MFD_HUGETLB) fails here: no hugetlbfs"
 	refused_mapping "$ROOT" "$(cat "$T/huge-range")" "hugetlb"
 }
+
+@test "restore rst-memedge owner: memfds, an unlinked file and shared anonymous memory keep their owner 1234:1234 and mode" {
+	start_victim rst-memedge owner
+	dump_restore_check
+}

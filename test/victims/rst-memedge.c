@@ -66,6 +66,16 @@
  *             refuse either. Where the kernel has no hugetlbfs, the file
  *             huge-unsupported is written instead and nothing is checked.
  *
+ *   owner     root ── child
+ *             Objects given the owner 1234:1234 (fchown) and mode 0640
+ *             (fchmod) by root: a memfd "crl-owned" and an unlinked file
+ *             owned.dat, each mapped MAP_SHARED read-write, their fds
+ *             closed; shared anonymous memory (chowned through its
+ *             map_files link; its mode left as it is); and a memfd
+ *             "crl-owned-fd" held at fd 10 only, mode 0600. After, in both
+ *             tasks: stat() of each shows the same owner, group and mode
+ *             as before the dump; the contents are intact.
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -86,8 +96,8 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP };
-static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap" };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP, OWNER };
+static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap", "owner" };
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static unsigned mode;
@@ -443,6 +453,106 @@ static void build_huge(void)
 		vl_die("write huge-range");
 }
 
+/* owner: the mapped objects, and each one's stat() before the dump (the
+ * held memfd last, through its fd). */
+#define OWNER_ID 1234
+#define NR_OWNED 3
+#define SEED_OWNED 0x0e4e0000ULL
+static const char *owned_name[NR_OWNED + 1] = { "crl-owned", "owned.dat", "shared anonymous memory",
+						"crl-owned-fd (fd 10)" };
+static char *owned[NR_OWNED];
+static struct stat owned_st[NR_OWNED + 1];
+
+static void own(int fd, mode_t mode, const char *what)
+{
+	if (fchown(fd, OWNER_ID, OWNER_ID) < 0 || (mode && fchmod(fd, mode) < 0))
+		vl_die(what);
+}
+
+/* Map fd (2 pages) MAP_SHARED read-write and fill it with seed i. */
+static char *map_owned(int fd, int i)
+{
+	char *p;
+
+	if (ftruncate(fd, 2 * PG) < 0)
+		vl_die(owned_name[i]);
+	p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		vl_die(owned_name[i]);
+	vl_fill(p, 2 * PG, SEED_OWNED + i);
+	return p;
+}
+
+static void build_owner(void)
+{
+	char *path = vl_path(owned_name[1]);
+	int fd;
+
+	fd = memfd_create(owned_name[0], MFD_CLOEXEC);
+	if (fd < 0)
+		vl_die(owned_name[0]);
+	own(fd, 0640, owned_name[0]);
+	owned[0] = map_owned(fd, 0);
+	close(fd);
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		vl_die(path);
+	own(fd, 0640, owned_name[1]);
+	owned[1] = map_owned(fd, 1);
+	if (unlink(path) < 0)
+		vl_die("unlink");
+	close(fd);
+	free(path);
+
+	owned[2] = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (owned[2] == MAP_FAILED)
+		vl_die("mmap shared anonymous memory");
+	vl_fill(owned[2], 2 * PG, SEED_OWNED + 2);
+	fd = map_fd(owned[2], 2 * PG, O_RDWR);
+	if (fd < 0)
+		vl_die("open map_files of the shared anonymous memory");
+	own(fd, 0, owned_name[2]);
+	close(fd);
+
+	fd = memfd_create("crl-owned-fd", MFD_CLOEXEC);
+	if (fd < 0)
+		vl_die("crl-owned-fd");
+	own(fd, 0600, owned_name[3]);
+	vl_move_fd(fd, HELD_FD);
+	held[nr_held++] = HELD_FD;
+
+	for (int i = 0; i < NR_OWNED; i++)
+		if (!vl_map_stat(owned[i], &owned_st[i]))
+			vl_die(owned_name[i]);
+	if (fstat(HELD_FD, &owned_st[NR_OWNED]) < 0)
+		vl_die("fstat crl-owned-fd");
+	for (int i = 0; i <= NR_OWNED; i++)
+		if (owned_st[i].st_uid != OWNER_ID || owned_st[i].st_gid != OWNER_ID)
+			vl_fail("%s: owner %u:%u before the dump, not %u:%u", owned_name[i],
+				(unsigned)owned_st[i].st_uid, (unsigned)owned_st[i].st_gid, OWNER_ID, OWNER_ID);
+}
+
+static void check_owner(void)
+{
+	for (int i = 0; i <= NR_OWNED; i++) {
+		struct stat st;
+
+		if (i < NR_OWNED ? !vl_map_stat(owned[i], &st) : fstat(HELD_FD, &st) < 0) {
+			vl_fail("%s: cannot stat it: %m", owned_name[i]);
+			continue;
+		}
+		if (st.st_uid != owned_st[i].st_uid || st.st_gid != owned_st[i].st_gid ||
+		    st.st_mode != owned_st[i].st_mode)
+			vl_fail("%s: owner %u:%u mode %o after the restore, %u:%u mode %o before the dump",
+				owned_name[i], (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode,
+				(unsigned)owned_st[i].st_uid, (unsigned)owned_st[i].st_gid,
+				(unsigned)owned_st[i].st_mode);
+		if (i < NR_OWNED)
+			vl_expect_fill(owned_name[i], owned[i], 2 * PG, SEED_OWNED + i);
+	}
+}
+
 static void check_seals(int idx)
 {
 	struct vl_entry all[2];
@@ -511,6 +621,9 @@ static void check(int idx)
 	case HUGEFD:
 	case HUGEMAP:
 		break;
+	case OWNER:
+		check_owner();
+		break;
 	}
 }
 
@@ -530,7 +643,7 @@ int main(int argc, char **argv)
 		if (argc >= 2 && !strcmp(argv[1], mode_names[mode]))
 			break;
 	if (mode == ARRAY_LEN(mode_names)) {
-		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap");
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap|owner");
 		vl_exit();
 	}
 	switch (mode) {
@@ -555,6 +668,9 @@ int main(int argc, char **argv)
 	case HUGEMAP:
 		build_huge();
 		with_child = false;
+		break;
+	case OWNER:
+		build_owner();
 		break;
 	}
 	if (with_child)
