@@ -91,3 +91,10 @@ delexe_victim() {
 	start_victim rst-memedge owner
 	dump_restore_check
 }
+
+@test "dump of rst-memedge chroot: a task in a chroot is refused, naming it; the tree runs on" {
+	start_victim rst-memedge chroot
+	local child
+	child=$(role_pid child)
+	dump_refused "task $child (chroot)" "task $child\b.*root directory.*chroot"
+}

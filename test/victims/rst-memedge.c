@@ -76,6 +76,13 @@
  *             tasks: stat() of each shows the same owner, group and mode
  *             as before the dump; the contents are intact.
  *
+ *   chroot    root ── child
+ *             The child chroot()s into the scratch directory before it
+ *             reports ready (through the protocol's pipe; its own reports
+ *             by path are lost: only its exit status tells). A dump must
+ *             refuse it. After the failed dump: the child's root is still
+ *             the scratch directory; its fds are not checked (no /proc).
+ *
  * Every task also checks that it holds no fd but 0-2 and the ones named above
  * (the child inherits the root's).
  */
@@ -96,8 +103,9 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP, OWNER };
-static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap", "owner" };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP, OWNER, CHROOT };
+static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap", "owner",
+						  "chroot" };
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static unsigned mode;
@@ -601,7 +609,8 @@ static void check_seals(int idx)
 
 static void check(int idx)
 {
-	vl_expect_fds(held, nr_held);
+	if (mode != CHROOT || idx == 0) /* no /proc in the jail */
+		vl_expect_fds(held, nr_held);
 	switch (mode) {
 	case SEALS:
 		check_seals(idx);
@@ -624,11 +633,19 @@ static void check(int idx)
 	case OWNER:
 		check_owner();
 		break;
+	case CHROOT:
+		/* The scratch directory holds the log: seen from the jail at
+		 * its root. */
+		if (idx == 1 && access("/victim.log", F_OK) < 0)
+			vl_fail("the child's root is no longer the scratch directory: %m");
+		break;
 	}
 }
 
 static void child(void *arg)
 {
+	if (mode == CHROOT && (chroot(vl_dir()) < 0 || chdir("/") < 0))
+		vl_die("chroot into the scratch directory");
 	vl_ready();
 	vl_wait();
 	check(1);
@@ -643,7 +660,7 @@ int main(int argc, char **argv)
 		if (argc >= 2 && !strcmp(argv[1], mode_names[mode]))
 			break;
 	if (mode == ARRAY_LEN(mode_names)) {
-		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap|owner");
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap|owner|chroot");
 		vl_exit();
 	}
 	switch (mode) {
@@ -671,6 +688,8 @@ int main(int argc, char **argv)
 		break;
 	case OWNER:
 		build_owner();
+		break;
+	case CHROOT:
 		break;
 	}
 	if (with_child)
