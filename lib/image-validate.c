@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -245,6 +246,11 @@ int crl_validate_shmem(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->kind != SHMEM_KIND__SHMEM_MEMFD || (e->name && strlen(e->name) <= 249),
 	      "object %u: memfd name missing or too long", e->id);
 	CHECK(e->n_users <= CRL_PID_MAX, "object %u: %zu users", e->id, e->n_users);
+	CHECK((e->mode & S_IFMT) == S_IFREG, "object %u: mode %#o is not a regular file's", e->id, e->mode);
+	CHECK(e->has_uid == e->has_gid, "object %u: an owner without a group, or the other way round", e->id);
+	/* (uid_t)-1 would tell fchown() to leave the owner as it is. */
+	CHECK(!e->has_uid || (e->uid != UINT32_MAX && e->gid != UINT32_MAX), "object %u: owner %u:%u", e->id,
+	      e->uid, e->gid);
 	return 0;
 }
 

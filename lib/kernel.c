@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
+#include <linux/magic.h>
 
 #include "crl/crc32c.h"
 #include "crl/kernel.h"
@@ -65,6 +67,15 @@ int crl_kernel_shm_dev(dev_t *ret)
 	known = 1;
 	*ret = cached;
 	return 0;
+}
+
+int crl_is_hugetlbfs(const char *path)
+{
+	struct statfs sfs;
+
+	if (statfs(path, &sfs) < 0)
+		return negative_errno();
+	return sfs.f_type == HUGETLBFS_MAGIC;
 }
 
 int crl_pidfd_open(pid_t pid)

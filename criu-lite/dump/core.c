@@ -103,6 +103,21 @@ int dump_task_check(struct dump_ctx *ctx, struct dump_task *t)
 					       "namespaces are not supported",
 					       t->pid, t->stat.comm, nss[i]);
 	}
+	{
+		/* A task in a chroot: the restore recreates it with criu-lite's
+		 * root, where its paths would lead elsewhere. */
+		struct stat mine, its;
+
+		snprintf(path, sizeof(path), "/proc/%d/root", t->pid);
+		if (stat(path, &its) < 0 || stat("/", &mine) < 0)
+			return log_error_errno(negative_errno(), "task %d (%s): cannot stat its root directory: %m",
+					       t->pid, t->stat.comm);
+		if (mine.st_dev != its.st_dev || mine.st_ino != its.st_ino)
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d (%s) has another root directory than criu-lite (chroot): "
+					       "not supported",
+					       t->pid, t->stat.comm);
+	}
 	if (t->status.seccomp)
 		return log_error_errno(-EOPNOTSUPP, "task %d (%s) runs under seccomp (mode %d): not supported",
 				       t->pid, t->stat.comm, t->status.seccomp);

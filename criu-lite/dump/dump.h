@@ -136,6 +136,12 @@ int dump_objects_add_file(struct dump_objects *objs, const char *path, const str
  * which its contents are read. */
 int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char *name,
 			   const struct stat *st, pid_t pid, const char *src, uint32_t *ret_id);
+/* Can an unlinked file (path: where it was, without " (deleted)") be
+ * recreated at restore? It comes back at its path, or unnamed in the same
+ * directory: that directory must exist. 0 if so; otherwise -EOPNOTSUPP and
+ * why (what the caller refuses, without the task or mapping) in why.
+ * dump/mm.c calls it for mappings; the fd side (dump/files.c) can too. */
+int dump_unlinked_restorable(const char *path, char *why, size_t len);
 /* The object with this identity, if known (either table). */
 int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id);
 /* Write files.img, shmem.img and the contents of every shmem object. */

@@ -40,10 +40,10 @@ static char *strip_deleted(const char *link, size_t skip)
 
 static int refuse(const struct dump_task *t, const struct crl_vma *v, const char *what)
 {
-	return log_error_errno(-EOPNOTSUPP, "task %d (%s): mapping %llx-%llx %s%s%s: %s; not supported",
+	return log_error_errno(-EOPNOTSUPP, "task %d (%s): mapping %llx-%llx%s%s%s: %s; not supported",
 			       t->pid, t->stat.comm, (unsigned long long)v->start,
-			       (unsigned long long)v->end, v->name ? "(" : "", v->name ? v->name : "",
-			       v->name ? ") " : "", what);
+			       (unsigned long long)v->end, v->name ? " (" : "", v->name ? v->name : "",
+			       v->name ? ")" : "", what);
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -104,9 +104,18 @@ static int classify_object(struct dump_ctx *ctx, struct dump_task *t, const stru
 		if (!S_ISREG(st.st_mode))
 			return refuse(t, v, "an internal object that is not a regular file");
 	} else if (S_ISREG(st.st_mode) && st.st_nlink == 0) {
+		char why[PATH_MAX + 128];
+
 		sk = SHMEM_KIND__SHMEM_UNLINKED;
 		c->kind = VMA_KIND__VMA_UNLINKED;
 		name = strip_deleted(link, 0);
+		if (!name)
+			return -ENOMEM;
+		r = dump_unlinked_restorable(name, why, sizeof(why));
+		if (r == -EOPNOTSUPP)
+			return refuse(t, v, why);
+		if (r < 0)
+			return r;
 	} else if (S_ISREG(st.st_mode)) {
 		struct stat now;
 
@@ -150,7 +159,7 @@ static int classify(struct dump_ctx *ctx, struct dump_task *t, const struct crl_
 			return 0;
 		}
 	if (v->vmflags & VMF(HT))
-		return refuse(t, v, "hugetlb memory");
+		return refuse(t, v, "hugetlb memory (MAP_HUGETLB, an MFD_HUGETLB memfd or a hugetlbfs file)");
 	if (v->vmflags & (VMF(UM) | VMF(UW) | VMF(UI)))
 		return refuse(t, v, "registered with userfaultfd");
 	if (v->vmflags & VMF(SS))

@@ -35,6 +35,7 @@ struct dump_object {
 	uint64_t size;
 	int64_t mtime_ns;
 	uint32_t mode;
+	uint32_t uid, gid;
 	uint32_t seals;
 	bool has_seals;
 	bool mapped;               /* a file whose contents matter */
@@ -84,6 +85,27 @@ static struct dump_object *find(struct dump_objects *objs, dev_t dev, ino_t ino)
 	return NULL;
 }
 
+int dump_unlinked_restorable(const char *path, char *why, size_t len)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct stat st;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	if (path[0] != '/') {
+		snprintf(why, len, "an unlinked file without an absolute path (%s)", path);
+		return -EOPNOTSUPP;
+	}
+	slash = strrchr(dir, '/');
+	slash[slash == dir] = '\0'; /* "/name": the root directory */
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(why, len, "an unlinked file whose directory %s is gone too: a restore could not create it again",
+		 dir);
+	return -EOPNOTSUPP;
+}
+
 int dump_objects_lookup(struct dump_objects *objs, dev_t dev, ino_t ino, uint32_t *ret_id)
 {
 	struct dump_object *o = find(objs, dev, ino);
@@ -114,6 +136,8 @@ static int insert(struct dump_objects *objs, const struct stat *st, const char *
 	o->size = st->st_size;
 	o->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 	o->mode = st->st_mode;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
 	objs->all[objs->nr++] = o;
 	o->id = objs->nr;
 	o->next = objs->hash[h];
@@ -158,6 +182,17 @@ int dump_objects_add_shmem(struct dump_objects *objs, ShmemKind kind, const char
 	int r;
 
 	if (!o) {
+		/* Seen from the fd side too (an MFD_HUGETLB memfd has no link
+		 * and is not on the shmem device: it looks like an unlinked
+		 * file): nothing here could create it again. */
+		r = crl_is_hugetlbfs(src);
+		if (r > 0)
+			return log_error_errno(-EOPNOTSUPP,
+					       "task %d: %s (%s) is on hugetlbfs (an MFD_HUGETLB memfd or a hugetlbfs file); "
+					       "not supported",
+					       pid, name ? name : "shared memory", src);
+		if (r < 0)
+			return log_error_errno(r, "task %d: cannot statfs %s: %m", pid, src);
 		r = insert(objs, st, name, &o);
 		if (r < 0)
 			return r;
@@ -298,6 +333,9 @@ int dump_objects_write(struct dump_ctx *ctx)
 			s.size = o->size;
 			s.name = o->name;
 			s.mode = o->mode;
+			s.has_uid = s.has_gid = true;
+			s.uid = o->uid;
+			s.gid = o->gid;
 			s.has_seals = o->has_seals;
 			s.seals = o->seals;
 			s.n_users = o->nr_users;

@@ -10,8 +10,9 @@
  *      code finds its data relative to itself), to their dumped addresses;
  *   4. every VMA is mapped at its address: anonymous memory, files, and
  *      shared objects (objects.c);
- *   5. private pages are written in batches (lib/pages.c);
- *   6. protections that had to be relaxed are set, madvise flags applied;
+ *   5. private pages are written in batches (lib/pages.c), after the
+ *      madvise flags of each VMA (huge pages or not come from them);
+ *   6. protections that had to be relaxed are set, mlock and names applied;
  *   7. the mm fields, auxv and exe link are set with PR_SET_MM_MAP.
  *
  * VMA merging. The kernel merges a new mapping into a neighbour that has
@@ -462,8 +463,12 @@ static int load_pages(struct rst_task *t, const struct vma_plan *plan)
 	return 0;
 }
 
-/* madvise() and mlock() state from VmFlags. */
-static int apply_vmflags(struct rst_task *t, const VmaEntry *e)
+/* madvise() state from VmFlags. Applied as soon as the VMA is mapped,
+ * before its pages are written: MADV_HUGEPAGE decides whether the faults
+ * that writing makes allocate huge pages (afterwards, the region would stay
+ * in small pages until khugepaged maybe collapsed it), and MADV_NOHUGEPAGE
+ * that they do not. */
+static int apply_advice(struct rst_task *t, const VmaEntry *e)
 {
 	static const struct {
 		int bit;
@@ -473,6 +478,7 @@ static int apply_vmflags(struct rst_task *t, const VmaEntry *e)
 		{ CRL_VMF_HG, MADV_HUGEPAGE }, { CRL_VMF_NH, MADV_NOHUGEPAGE }, { CRL_VMF_MG, MADV_MERGEABLE },
 		{ CRL_VMF_SR, MADV_SEQUENTIAL }, { CRL_VMF_RR, MADV_RANDOM },
 	};
+	char step[64];
 	uint64_t len = e->end - e->start;
 	long ret;
 	int r;
@@ -480,10 +486,23 @@ static int apply_vmflags(struct rst_task *t, const VmaEntry *e)
 	for (size_t i = 0; i < ARRAY_SIZE(advices); i++) {
 		if (!(e->vmflags & (1ULL << advices[i].bit)))
 			continue;
-		r = RCALL(t, &ret, "madvise", SYS_madvise, e->start, len, advices[i].advice);
+		snprintf(step, sizeof(step), "madvise(%llx-%llx, %d)", (unsigned long long)e->start,
+			 (unsigned long long)e->end, advices[i].advice);
+		r = RCALL(t, &ret, step, SYS_madvise, e->start, len, advices[i].advice);
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* mlock() state and the anonymous name, from VmFlags and the name: once
+ * the pages are in and the protection is final. */
+static int apply_lock_name(struct rst_task *t, const VmaEntry *e)
+{
+	uint64_t len = e->end - e->start;
+	long ret;
+	int r;
+
 	if (e->vmflags & VMF(LF)) {
 		r = RCALL(t, &ret, "mlock2(MLOCK_ONFAULT)", SYS_mlock2, e->start, len, 1 /* MLOCK_ONFAULT */);
 		if (r < 0)
@@ -541,6 +560,8 @@ static int restore_vmas(struct rst_ctx *ctx, struct rst_task *t)
 		}
 		plan[i].prot0 = prot0;
 		r = map_vma(ctx, t, e, prot0);
+		if (r >= 0)
+			r = apply_advice(t, e);
 		if (r < 0)
 			return r;
 	}
@@ -572,7 +593,7 @@ static int restore_vmas(struct rst_ctx *ctx, struct rst_task *t)
 			if (r < 0)
 				return r;
 		}
-		r = apply_vmflags(t, e);
+		r = apply_lock_name(t, e);
 		if (r < 0)
 			return r;
 	}
@@ -641,8 +662,14 @@ static int set_mm_fields(struct rst_ctx *ctx, struct rst_task *t)
 	map.auxv = (__u64 *)(uintptr_t)auxv_addr;
 	map.exe_fd = fd;
 	r = rst_put(t, &map, sizeof(map), &map_addr);
-	if (r >= 0)
+	if (r >= 0) {
+		const struct rst_object *o = rst_object(ctx, mm->exe_id);
+
 		r = RCALL(t, &ret, "PR_SET_MM_MAP", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map));
+		if (r < 0)
+			log_error("task %d: the mm fields, auxv and executable (object %u, %s) were not taken", t->pid,
+				  mm->exe_id, o->file ? o->file->path : o->shmem->name ? o->shmem->name : "?");
+	}
 	if (r >= 0)
 		r = rst_close_object_fds(ctx, t);
 	return r;

@@ -122,6 +122,40 @@ static int fill_object(struct rst_object *o, int fd)
 	return 0;
 }
 
+/* The dumped owner (images of older writers have none: root's, as the
+ * object was created) and mode, on criu-lite's fd of a new object. The
+ * owner first: chown() clears the set-id bits. */
+static int set_owner_mode(const struct rst_object *o, int fd)
+{
+	const ShmemEntry *s = o->shmem;
+
+	if (s->has_uid && fchown(fd, s->uid, s->gid) < 0)
+		return log_error_errno(negative_errno(), "object %u (%s): cannot give it its owner %u:%u: %m",
+				       o->id, s->name ? s->name : "shared anonymous memory", s->uid, s->gid);
+	if (fchmod(fd, s->mode & 07777) < 0)
+		return log_error_errno(negative_errno(), "object %u (%s): cannot give it its mode %04o: %m", o->id,
+				       s->name ? s->name : "shared anonymous memory", s->mode & 07777);
+	return 0;
+}
+
+/* Once filled, criu-lite keeps the recreated file through a read-only fd:
+ * a writer open anywhere keeps it from becoming a task's executable
+ * (PR_SET_MM_MAP denies write access to the new exe file, EACCES). Tasks
+ * still reopen it for writing through /proc where they need to. */
+static int keep_read_only(struct rst_object *o)
+{
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", o->ghost_fd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	close(o->ghost_fd);
+	o->ghost_fd = fd;
+	return 0;
+}
+
 /*
  * Unlinked files come back as they were: created under their old name,
  * filled, and unlinked again at once, so the task maps "/path (deleted)".
@@ -154,11 +188,17 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 		if (fd < 0)
 			return log_error_errno(negative_errno(), "cannot recreate the unlinked file %s: %m", path);
 		o->ghost_fd = fd;
-		if (fchmod(fd, o->shmem->mode & 07777) < 0 || ftruncate(fd, o->shmem->size) < 0)
+		r = set_owner_mode(o, fd);
+		if (r < 0)
+			return r;
+		if (ftruncate(fd, o->shmem->size) < 0)
 			return log_error_errno(negative_errno(), "cannot size the unlinked file %s: %m", path);
 		r = fill_object(o, fd);
 		if (r < 0)
 			return r;
+		r = keep_read_only(o);
+		if (r < 0)
+			return log_error_errno(r, "cannot reopen the unlinked file %s read-only: %m", path);
 	}
 	return 0;
 }
@@ -222,8 +262,6 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 		fd = ret;
 		if (r >= 0)
 			r = RCALL(t, &ret, "ftruncate of the memfd", SYS_ftruncate, fd, s->size);
-		if (r >= 0)
-			r = RCALL(t, &ret, "fchmod of the memfd", SYS_fchmod, fd, s->mode & 07777);
 		if (r < 0)
 			return r;
 		break;
@@ -248,7 +286,9 @@ static int create_object(struct rst_ctx *ctx, struct rst_task *t, struct rst_obj
 	if (local < 0)
 		return log_error_errno(negative_errno(), "task %d: cannot open its new object %u: %m", t->pid,
 				       o->id);
-	r = fill_object(o, local);
+	r = set_owner_mode(o, local);
+	if (r >= 0)
+		r = fill_object(o, local);
 	if (r < 0)
 		return r;
 	*ret_fd = fd;
@@ -279,6 +319,22 @@ int rst_object_fd(struct rst_ctx *ctx, struct rst_task *t, const VmaEntry *vma, 
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot create shared object %u (%s): %m", t->pid,
 					       o->id, o->shmem->name ? o->shmem->name : "shared anonymous memory");
+		if (!rw) {
+			/* The new object's fd is writable. A shared mapping
+			 * made through it could be made writable later
+			 * (VM_MAYWRITE), where the dumped one could not, and
+			 * F_SEAL_WRITE refuses a memfd that has one: map it
+			 * through a read-only fd; the writable one stays for
+			 * this task's other VMAs. */
+			char self[64];
+
+			t->obj_fds[2 * vma->object_id + 1] = fd;
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+			r = rst_open(t, self, O_RDONLY, &fd);
+			if (r < 0)
+				return log_error_errno(r, "task %d: cannot reopen shared object %u read-only: %m",
+						       t->pid, o->id);
+		}
 	} else {
 		r = rst_open(t, o->reopen, rw ? O_RDWR : O_RDONLY, &fd);
 		if (r < 0)
@@ -353,7 +409,9 @@ int rst_close_object_fds(struct rst_ctx *ctx, struct rst_task *t)
 	return 0;
 }
 
-/* Seals last: F_SEAL_WRITE and friends would have refused the filling. */
+/* Seals last: F_SEAL_WRITE and friends would have refused the filling.
+ * F_ADD_SEALS wants an fd open for writing (the kernel answers EPERM
+ * otherwise), whatever the seals. */
 int rst_seal_memfds(struct rst_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_objects; i++) {
@@ -366,14 +424,15 @@ int rst_seal_memfds(struct rst_ctx *ctx)
 		seals = o->shmem->seals;
 		if (seals == F_SEAL_SEAL || !seals || !o->reopen[0])
 			continue;
-		fd = open(o->reopen, O_RDONLY | O_CLOEXEC);
+		fd = open(o->reopen, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
-			return log_error_errno(negative_errno(), "memfd %s: cannot reopen it to seal it: %m",
-					       o->shmem->name);
+			return log_error_errno(negative_errno(),
+					       "task %d: memfd %s (object %u): cannot reopen it through %s to seal it: %m",
+					       o->owner, o->shmem->name, o->id, o->reopen);
 		if (fcntl(fd, F_ADD_SEALS, seals & ~F_SEAL_SEAL) < 0 ||
 		    ((seals & F_SEAL_SEAL) && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) < 0))
-			return log_error_errno(negative_errno(), "memfd %s: cannot add seals %#x: %m",
-					       o->shmem->name, seals);
+			return log_error_errno(negative_errno(), "task %d: memfd %s (object %u): cannot add seals %#x: %m",
+					       o->owner, o->shmem->name, o->id, seals);
 	}
 	return 0;
 }

@@ -744,7 +744,8 @@ static void test_validate_inventory(void **state)
 }
 
 /* Files and shared objects: id 0, relative path, unknown kind, a memfd
- * without a name. */
+ * without a name, a mode that is not a regular file's, an owner without a
+ * group, the owner -1 (fchown's "leave it"). */
 static void test_validate_files_shmem(void **state)
 {
 	struct samples s;
@@ -764,6 +765,18 @@ static void test_validate_files_shmem(void **state)
 	samples_init(&s);
 	s.shmem[1].name = NULL;
 	expect_refused(CRL_IMG_SHMEM, &s.shmem[1].base, "memfd name");
+
+	samples_init(&s);
+	s.shmem[1].mode = 040755;
+	expect_refused(CRL_IMG_SHMEM, &s.shmem[1].base, "not a regular file");
+
+	samples_init(&s);
+	s.shmem[1].has_gid = 0;
+	expect_refused(CRL_IMG_SHMEM, &s.shmem[1].base, "owner without a group");
+
+	samples_init(&s);
+	s.shmem[1].uid = UINT32_MAX;
+	expect_refused(CRL_IMG_SHMEM, &s.shmem[1].base, "owner 4294967295:1234");
 }
 
 /* File descriptors: a description of unknown kind, a pipe description

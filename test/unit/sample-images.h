@@ -287,6 +287,9 @@ static inline void samples_init(struct samples *s)
 	s->shmem[1].mode = 0100777;
 	s->shmem[1].has_seals = 1;
 	s->shmem[1].seals = 1;
+	s->shmem[1].has_uid = s->shmem[1].has_gid = 1;
+	s->shmem[1].uid = 1234;
+	s->shmem[1].gid = 1234;
 	s->shmem[1].n_users = 1;
 	s->shmem[1].users = s->users1;
 

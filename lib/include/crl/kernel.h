@@ -18,6 +18,12 @@ int crl_map_files_stat(pid_t pid, unsigned long start, unsigned long end, struct
 /* The link text ("/path (deleted)", "/memfd:name (deleted)"...). */
 int crl_map_files_readlink(pid_t pid, unsigned long start, unsigned long end, char *buf, size_t len);
 
+/* Is path on hugetlbfs: an MFD_HUGETLB memfd, MAP_HUGETLB memory or a file
+ * of a hugetlbfs mount? statfs() follows /proc magic links, so path may be
+ * /proc/PID/fd/N or /proc/PID/map_files/START-END. Returns 1, 0, or
+ * -errno. */
+int crl_is_hugetlbfs(const char *path);
+
 /* pidfd_open(2), pidfd_getfd(2): a dup of another process's fd, sharing
  * its open file description. Return the fd or -errno. */
 int crl_pidfd_open(pid_t pid);
