@@ -42,9 +42,9 @@ static const struct crl_img_kind_desc kinds[CRL_IMG_NR_KINDS] = {
 				    &pagemap_entry__descriptor, crl_validate_pagemap, 256 },
 	[CRL_IMG_SHMEM_PAGES] = { "shmem-pages", "shmem-pages-%u.img", MAGIC(0x0a), NULL, NULL, 0 },
 	[CRL_IMG_FILEDESC] = { "filedesc", "filedesc.img", MAGIC(0x0b), &file_desc_entry__descriptor,
-			       crl_validate_filedesc, 16 << 10 },
+			       crl_validate_filedesc, 64 << 10 }, /* with up to CRL_MAX_LOCKS locks */
 	[CRL_IMG_FDINFO] = { "fdinfo", "fdinfo-%u.img", MAGIC(0x0c), &fd_entry__descriptor, crl_validate_fd,
-			     256 },
+			     32 << 10 },
 	/* Pipe data and socket queues: what the kernel holds for them. */
 	[CRL_IMG_PIPES] = { "pipes", "pipes.img", MAGIC(0x0d), &pipe_entry__descriptor, crl_validate_pipe, 0 },
 	[CRL_IMG_UNIXSK] = { "unixsk", "unixsk.img", MAGIC(0x0e), &unix_sk_entry__descriptor,

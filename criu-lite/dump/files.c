@@ -61,6 +61,8 @@ struct dump_files {
 	dev_t proc_dev;              /* procfs: its files name tasks */
 	struct dump_desc *descs;
 	size_t nr_descs, cap_descs;
+	size_t *order;               /* indices of descs, sorted (find_desc) */
+	size_t cap_order;
 	struct dump_pipe *pipes;
 	size_t nr_pipes, cap_pipes;
 };
@@ -87,6 +89,7 @@ void dump_files_free(struct dump_files *f)
 		free(f->descs[i].locks);
 	}
 	free(f->descs);
+	free(f->order);
 	free(f->pipes);
 	free(f);
 }
@@ -118,24 +121,43 @@ static int read_fdinfo(pid_t pid, int fd, char **ret_text, uint64_t *pos, uint32
 	return 0;
 }
 
-/* The description this fd shares with one seen before, if any. */
-static int find_desc(struct dump_files *f, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id)
+/*
+ * Where fd of pid goes in f->order (descriptions sorted by inode, then by
+ * the order kcmp gives their open files): *ret_pos. 1 and *ret_id when it
+ * is a description seen before. A binary search: a few kcmp calls per fd,
+ * however many fds share an inode.
+ */
+static int find_desc(struct dump_files *f, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id,
+		     size_t *ret_pos)
 {
-	for (size_t i = 0; i < f->nr_descs; i++) {
-		const struct dump_desc *d = &f->descs[i];
-		int r;
+	size_t lo = 0, hi = f->nr_descs;
 
-		if (d->dev != st->st_dev || d->ino != st->st_ino)
-			continue;
-		r = crl_kcmp_file(d->pid, d->fd, pid, fd);
-		if (r < 0)
-			return log_error_errno(r, "kcmp of fd %d of task %d with fd %d of task %d: %m", fd, pid,
-					       d->fd, d->pid);
-		if (r == 0) {
-			*ret_id = d->id;
-			return 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct dump_desc *d = &f->descs[f->order[mid]];
+		int c;
+
+		if (d->dev != st->st_dev)
+			c = d->dev < st->st_dev ? -1 : 1;
+		else if (d->ino != st->st_ino)
+			c = d->ino < st->st_ino ? -1 : 1;
+		else {
+			c = crl_kcmp_file(d->pid, d->fd, pid, fd);
+			if (c < 0)
+				return log_error_errno(c, "kcmp of fd %d of task %d with fd %d of task %d: %m", fd,
+						       pid, d->fd, d->pid);
+			if (c == 0) {
+				*ret_id = d->id;
+				return 1;
+			}
+			c = c == 1 ? -1 : 1; /* 1: d's file comes first */
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	*ret_pos = lo;
 	return 0;
 }
 
@@ -276,6 +298,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 	}
 	if (S_ISREG(st->st_mode) && st->st_nlink == 0) {
 		_cleanup_free_ char *name = strdup(link);
+		char why[PATH_MAX + 128];
 		size_t len;
 
 		if (!name)
@@ -285,6 +308,11 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 			name[len - 10] = '\0';
 		if (name[0] != '/')
 			return dump_refuse_fd(t, fd, link, "an unlinked file without a path");
+		r = dump_unlinked_restorable(name, why, sizeof(why));
+		if (r == -EOPNOTSUPP)
+			return dump_refuse_fd(t, fd, link, why);
+		if (r < 0)
+			return r;
 		d->kind = FD_KIND__FD_UNLINKED;
 		return dump_objects_add_shmem(ctx->objects, SHMEM_KIND__SHMEM_UNLINKED, name, st, t->pid, src,
 					      &d->object_id);
@@ -526,7 +554,7 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 		struct stat st;
 		uint32_t flags = 0, id = 0;
 		uint64_t pos = 0;
-		size_t nr_locks = 0;
+		size_t nr_locks = 0, pos_in_order = 0;
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fds[i]);
@@ -541,8 +569,10 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 			r = dump_refuse_fd(t, fds[i], link, what);
 		else if (r < 0)
 			r = log_error_errno(r, "task %d: cannot read the locks of fd %d: %m", t->pid, fds[i]);
+		else if (nr_locks > CRL_MAX_LOCKS)
+			r = dump_refuse_fd(t, fds[i], link, "a file with more than 1024 locks held through it");
 		if (r >= 0)
-			r = find_desc(f, t->pid, fds[i], &st, &id);
+			r = find_desc(f, t->pid, fds[i], &st, &id, &pos_in_order);
 		if (r == 0) {
 			struct dump_desc d = { .id = f->nr_descs + 1, .pid = t->pid, .fd = fds[i],
 					       .dev = st.st_dev, .ino = st.st_ino,
@@ -553,13 +583,17 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 				r = read_owner(ctx, t, fds[i], link, &d);
 			if (r >= 0)
 				r = desc_locks(&d, locks, nr_locks);
-			if (r >= 0 && GROW(f->descs, f->cap_descs, f->nr_descs + 1) < 0)
+			if (r >= 0 && (GROW(f->descs, f->cap_descs, f->nr_descs + 1) < 0 ||
+				       GROW(f->order, f->cap_order, f->nr_descs + 1) < 0))
 				r = -ENOMEM;
 			if (r < 0) {
 				free(d.path);
 				free(d.locks);
 				break;
 			}
+			memmove(f->order + pos_in_order + 1, f->order + pos_in_order,
+				(f->nr_descs - pos_in_order) * sizeof(*f->order));
+			f->order[pos_in_order] = f->nr_descs;
 			f->descs[f->nr_descs++] = d;
 			id = d.id;
 		}

@@ -162,6 +162,16 @@ static int keep_read_only(struct rst_object *o)
  * If something else now has that name, the file is created unnamed
  * (O_TMPFILE) in the same directory.
  */
+/* A file made by open(dir, O_TMPFILE) is named "DIR/#INODE" in /proc. */
+static bool made_by_tmpfile(const ShmemEntry *s)
+{
+	const char *base = strrchr(s->name, '/');
+	char want[32];
+
+	snprintf(want, sizeof(want), "#%llu", (unsigned long long)s->ino);
+	return base && !strcmp(base + 1, want);
+}
+
 int rst_prepare_ghosts(struct rst_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_objects; i++) {
@@ -172,7 +182,14 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 		if (!o->shmem || o->shmem->kind != SHMEM_KIND__SHMEM_UNLINKED)
 			continue;
 		path = o->shmem->name;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, o->shmem->mode & 07777);
+		if (made_by_tmpfile(o->shmem)) {
+			/* It never had a name: it is made the same way, and
+			 * linkat() can give it one as before. */
+			fd = -1;
+			errno = EEXIST;
+		} else {
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, o->shmem->mode & 07777);
+		}
 		if (fd >= 0) {
 			unlink(path);
 		} else if (errno == EEXIST) {
@@ -181,7 +198,7 @@ int rst_prepare_ghosts(struct rst_ctx *ctx)
 			if (!copy)
 				return -ENOMEM;
 			fd = open(dirname(copy), O_RDWR | O_TMPFILE | O_CLOEXEC, o->shmem->mode & 07777);
-			if (fd >= 0)
+			if (fd >= 0 && !made_by_tmpfile(o->shmem))
 				log_warn("%s exists again: its unlinked namesake is restored without a name",
 					 path);
 		}

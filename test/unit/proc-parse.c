@@ -704,6 +704,60 @@ static void test_children_several(void **state)
 
 /* Garbage is refused: words, separators other than space, signs, zero,
  * trailing junk, a number past the range of pid_t. */
+/* fdinfo lock lines, captured (POSIX and flock) and OFD, from one fd. */
+static void test_locks_captured(void **state)
+{
+	_cleanup_free_ char *text = fixture("fdinfo-locks.txt");
+	_cleanup_free_ struct crl_lock *l = NULL;
+	const char *what = "unset";
+	size_t nr = 0;
+
+	assert_int_equal(crl_fdinfo_parse_locks(text, &l, &nr, &what), 0);
+	assert_null(what);
+	assert_int_equal(nr, 4);
+	assert_int_equal(l[0].kind, CRL_LOCK_POSIX);
+	assert_true(l[0].write);
+	assert_int_equal(l[0].start, 10);
+	assert_int_equal(l[0].len, 20);
+	assert_int_equal(l[1].kind, CRL_LOCK_POSIX);
+	assert_false(l[1].write);
+	assert_int_equal(l[1].start, 100);
+	assert_int_equal(l[1].len, 0);
+	assert_int_equal(l[2].kind, CRL_LOCK_FLOCK);
+	assert_true(l[2].write);
+	assert_int_equal(l[3].kind, CRL_LOCK_OFD);
+	assert_false(l[3].write);
+	assert_int_equal(l[3].len, 5);
+}
+
+/* No lock lines; a lease is named; damaged lines are refused. */
+static void test_locks_other(void **state)
+{
+	static const char *const bad[] = {
+		"lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 30 10\n",
+		"lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 10\n",
+		"lock:\tx: POSIX\n",
+		"lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 10 abc\n",
+	};
+	struct crl_lock *l = NULL;
+	const char *what = NULL;
+	size_t nr = 7;
+
+	assert_int_equal(crl_fdinfo_parse_locks("pos:\t0\nflags:\t02\n", &l, &nr, &what), 0);
+	assert_int_equal(nr, 0);
+	free(l);
+	l = NULL;
+	assert_int_equal(crl_fdinfo_parse_locks("lock:\t1: LEASE  ACTIVE    READ 1 fe:00:1 0 EOF\n", &l, &nr, &what),
+			 -EOPNOTSUPP);
+	assert_string_equal(what, "a lease");
+	assert_null(l);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (crl_fdinfo_parse_locks(bad[i], &l, &nr, &what) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_null(l);
+	}
+}
+
 static void test_children_garbage(void **state)
 {
 	static const char *const texts[] = {
@@ -750,6 +804,8 @@ int main(void)
 		cmocka_unit_test(test_children_empty),
 		cmocka_unit_test(test_children_several),
 		cmocka_unit_test(test_children_garbage),
+		cmocka_unit_test(test_locks_captured),
+		cmocka_unit_test(test_locks_other),
 	};
 
 	return cmocka_run_group_tests_name("proc-parse", tests, NULL, NULL);

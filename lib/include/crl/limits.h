@@ -14,7 +14,7 @@
 #define CRL_MAX_OBJECT_SIZE (1ULL << 46) /* 64 TiB */
 #define CRL_SIGINFO_SIZE 128
 #define CRL_MAX_FD (1u << 20)             /* NR_OPEN */
-#define CRL_MAX_LOCKS 4096                /* per description or fd */
+#define CRL_MAX_LOCKS 1024                /* per description or fd: 28 KiB of records */
 /* The restore holds fds above a task's highest one for a while: it needs
  * this many numbers under the task's hard RLIMIT_NOFILE. */
 #define CRL_FD_HOLD_ROOM 64
