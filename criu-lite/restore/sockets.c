@@ -58,21 +58,9 @@ static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name,
 		snprintf(buf, len, "%s/%.*s", t->core->cwd, n, name->data);
 }
 
-/* Whether path is the socket file st that a socket of this restore bound:
- * several sockets bear one name when a listener that is gone left
- * accepted connections. */
-static bool bound_here(const struct rst_ctx *ctx, const char *path, const struct stat *st)
-{
-	for (size_t i = 0; i < ctx->nr_socks; i++)
-		if (ctx->socks[i].bound_path[0] && ctx->socks[i].bound_ino == st->st_ino &&
-		    !strcmp(ctx->socks[i].bound_path, path))
-			return true;
-	return false;
-}
-
 /* A path name must be free to bind: the socket file the dumped socket left
- * behind (or another restored socket of the same name made) is removed;
- * anything else there stops the restore. */
+ * behind is removed; anything else there (another restored socket's file
+ * among them) stops the restore. */
 static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
 {
 	char path[PATH_MAX];
@@ -83,8 +71,7 @@ static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const 
 	sock_path(t, &e->name, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
-	if (!S_ISSOCK(st.st_mode) ||
-	    (e->has_vfs_ino && st.st_ino != e->vfs_ino && !bound_here(ctx, path, &st)))
+	if (!S_ISSOCK(st.st_mode) || (e->has_vfs_ino && st.st_ino != e->vfs_ino))
 		return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	if (unlink(path) < 0)
 		return log_error_errno(negative_errno(), "socket %s: cannot remove the old socket file: %m", path);
@@ -134,22 +121,11 @@ static socklen_t reach_addr(const ProtobufCBinaryData *name, pid_t binder, struc
 	return make_addr((const uint8_t *)path, strlen(path) + 1, a);
 }
 
-static int sock_call_addr(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name)
-{
-	struct sockaddr_un a;
-	socklen_t alen = make_addr(name->data, name->len, &a);
-	uint64_t addr;
-	int r;
-
-	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, &a, alen, &addr);
-	if (r >= 0)
-		r = RCALL(t, NULL, what, nr, fd, addr, alen);
-	return r;
-}
-
-/* connect() fd of task t to the socket binder bound to name. */
-static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *name, pid_t binder, const char *what)
+/* A call that takes a unix address (bind, connect) made by t on fd: the
+ * address of the socket binder bound to name (see reach_addr; binder 0: the
+ * name as it is). */
+static int sock_call(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name,
+		     pid_t binder)
 {
 	struct sockaddr_un a;
 	socklen_t alen = reach_addr(name, binder, &a);
@@ -159,7 +135,7 @@ static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *n
 	crl_rsys_scratch_reset(&t->rsys);
 	r = rst_put(t, &a, alen, &addr);
 	if (r >= 0)
-		r = RCALL(t, NULL, what, SYS_connect, fd, addr, alen);
+		r = RCALL(t, NULL, what, nr, fd, addr, alen);
 	return r;
 }
 
@@ -171,7 +147,7 @@ static int bind_name(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 	int r = free_path(ctx, t, e);
 
 	if (r >= 0)
-		r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
+		r = sock_call(t, SYS_bind, "bind", s->fd, &e->name, 0);
 	if (r >= 0 && e->name.data[0]) {
 		struct stat st;
 
@@ -192,19 +168,24 @@ void rst_unbind_sockets(struct rst_ctx *ctx)
 		}
 }
 
+/* A new unix socket in t, non-blocking while restored (nothing may hang the
+ * restore; each description gets its dumped flags when it is placed), kept
+ * in the holding range. */
+static int new_socket(struct rst_task *t, uint32_t type, int *ret_fd)
+{
+	long fd;
+	int r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	return r < 0 ? r : rst_hold_fd(t, fd, ret_fd);
+}
+
 /* socket(), in t, kept in the holding range; bound to its name if it has
  * one, listening if it was. */
 static int make_plain(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
 {
 	const UnixSkEntry *e = s->e;
-	long fd;
-	int r;
+	int r = new_socket(t, e->type, &s->fd);
 
-	/* Non-blocking while restored (nothing may hang the restore); each
-	 * description gets its dumped flags when it is placed. */
-	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (r >= 0)
-		r = rst_hold_fd(t, fd, &s->fd);
 	if (r < 0)
 		return r;
 	s->owner = t->pid;
@@ -251,12 +232,20 @@ static int make_pair(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 	return r;
 }
 
-/* The listening socket of the tree whose connection x (accepted) and y (the
- * client) are: x bears the listener's name, y's peer name is it. */
-static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x, const UnixSkEntry *y)
+/* x was accepted from a listener: a stream or seqpacket socket that bears a
+ * name without listening, whose peer y names it (or whose peer was closed,
+ * y NULL). A socketpair() end bound after the fact looks the same, and is
+ * made the same way (its name then is not taken any more; see
+ * architecture.md). */
+static bool accepted_end(const UnixSkEntry *x, const UnixSkEntry *y)
 {
-	if (!x->has_name || !y->has_peer_name || !same_bytes(&x->name, &y->peer_name))
-		return NULL;
+	return x->type != SOCK_DGRAM && x->state != TCP_LISTEN && x->has_name &&
+	       (y ? y->has_peer_name && same_bytes(&x->name, &y->peer_name) : x->peer_closed);
+}
+
+/* The restored listening socket with x's name and type, if any. */
+static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x)
+{
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *l = &ctx->socks[i];
 
@@ -267,33 +256,101 @@ static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x, c
 	return NULL;
 }
 
-/* An accepted connection made again the way it was made: the client
- * connects to the restored listener, which accepts it; both ends keep their
- * addresses. */
-static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_sock *accepted, struct rst_sock *client)
+/* A listening socket that accepts connections for the restore: a restored
+ * one, or one made for the time it takes. */
+struct acceptor {
+	struct rst_task *t;                /* the task holding it */
+	int fd;
+	const ProtobufCBinaryData *name;
+	pid_t binder;                      /* who bound the name (relative names) */
+};
+
+/*
+ * An accepted connection made again the way it was made: the client
+ * connects to the listener, which accepts it; both ends keep their
+ * addresses. A client that was closed is a new socket of the listener's
+ * task, kept as the accepted end's dead_fd: the queue is refilled through
+ * it, then it is closed and the accepted end sees its peer gone again.
+ */
+static int make_accepted(struct rst_ctx *ctx, const struct acceptor *l, struct rst_sock *accepted,
+			 struct rst_sock *client)
 {
-	struct rst_task *tc = client->holder ? client->holder : accepted->holder, *tl = task_of(ctx, l->owner);
+	struct rst_task *tc = client ? (client->holder ? client->holder : accepted->holder) : l->t;
+	int cfd = -1;
 	long fd;
 	int r;
 
-	r = make_plain(ctx, tc, client);
+	if (client) {
+		r = make_plain(ctx, tc, client);
+		cfd = client->fd;
+	} else {
+		r = new_socket(tc, accepted->e->type, &accepted->dead_fd);
+		cfd = accepted->dead_fd;
+	}
 	if (r >= 0)
-		r = sock_connect(tc, client->fd, &l->e->name, l->owner, "connect to the listener");
+		r = sock_call(tc, SYS_connect, "connect to the listener", cfd, l->name, l->binder);
 	if (r >= 0)
-		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		r = RCALL(l->t, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (r >= 0)
-		r = rst_hold_fd(tl, fd, &accepted->fd);
+		r = rst_hold_fd(l->t, fd, &accepted->fd);
 	if (r < 0)
 		return r;
-	accepted->owner = tl->pid;
-	return sock_options(tl, accepted->fd, accepted->e);
+	accepted->owner = l->t->pid;
+	return sock_options(l->t, accepted->fd, accepted->e);
+}
+
+/* The peer of s in a pair, or NULL (a closed peer). */
+static struct rst_sock *pair_peer(struct rst_ctx *ctx, struct rst_sock *s)
+{
+	return mutual(ctx, s->e) ? &ctx->socks[s->e->peer_id - 1] : NULL;
+}
+
+/*
+ * The connections accepted from a listener that is gone, all of one name
+ * (the first is first): a listener is bound to the name again in the task
+ * of the first, accepts them, and is closed. Its socket file stays, as the
+ * old one did.
+ */
+static int accept_from_gone(struct rst_ctx *ctx, struct rst_sock *first)
+{
+	struct rst_task *t = first->holder;
+	struct rst_sock tmp = { .e = first->e, .fd = -1, .owner = t->pid };
+	struct acceptor l = { t, -1, &first->e->name, t->pid };
+	long fd;
+	int r;
+
+	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, first->e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (r < 0)
+		return r;
+	tmp.fd = l.fd = fd;
+	r = bind_name(ctx, t, &tmp);
+	/* A failed restore removes the file; the first accepted end answers
+	 * for it. */
+	memcpy(first->bound_path, tmp.bound_path, sizeof(tmp.bound_path));
+	first->bound_ino = tmp.bound_ino;
+	if (r >= 0)
+		r = RCALL(t, NULL, "listen", SYS_listen, l.fd, 128);
+	for (size_t i = first - ctx->socks; i < ctx->nr_socks && r >= 0; i++) {
+		struct rst_sock *s = &ctx->socks[i], *p;
+
+		if (s->owner || !s->holder || s->e->type != first->e->type)
+			continue;
+		p = pair_peer(ctx, s);
+		if ((p || s->e->peer_closed) && accepted_end(s->e, p ? p->e : NULL) &&
+		    same_bytes(&s->e->name, &first->e->name))
+			r = make_accepted(ctx, &l, s, p);
+	}
+	if (RCALL(t, NULL, "close", SYS_close, l.fd) < 0 && r >= 0)
+		r = -EIO;
+	return r;
 }
 
 /*
  * Every socket, before any fd is placed, in the order their links need:
  * names first (listeners, bound datagram sockets), then connections
- * (accepted ones through their listener, other pairs with socketpair()),
- * then datagram sockets connected to a name, then the rest.
+ * (accepted ones through their listener, or through a listener made for
+ * them when theirs is gone; other pairs with socketpair()), then datagram
+ * sockets connected to a name, then the rest.
  */
 int rst_make_sockets(struct rst_ctx *ctx)
 {
@@ -307,23 +364,31 @@ int rst_make_sockets(struct rst_ctx *ctx)
 			r = make_plain(ctx, s->holder, s);
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
-		struct rst_sock *s = &ctx->socks[i], *p, *l;
+		struct rst_sock *s = &ctx->socks[i], *p, *x, *y, *l;
 
 		if (s->owner || !s->holder)
 			continue;
-		if (s->e->peer_closed) {
-			r = make_pair(ctx, s->holder, s, NULL);
+		if (!s->e->peer_closed && !mutual(ctx, s->e))
+			continue;
+		p = pair_peer(ctx, s);
+		/* x the accepted end, y the client (NULL: closed) */
+		if (accepted_end(s->e, p ? p->e : NULL)) {
+			x = s;
+			y = p;
+		} else if (p && accepted_end(p->e, s->e)) {
+			x = p;
+			y = s;
+		} else {
+			r = make_pair(ctx, s->holder, s, p);
 			continue;
 		}
-		if (!mutual(ctx, s->e))
-			continue;
-		p = &ctx->socks[s->e->peer_id - 1];
-		if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, s->e, p->e)))
-			r = make_accepted(ctx, l, s, p);
-		else if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, p->e, s->e)))
-			r = make_accepted(ctx, l, p, s);
-		else
-			r = make_pair(ctx, s->holder, s, p);
+		if ((l = listener_of(ctx, x->e))) {
+			struct acceptor a = { task_of(ctx, l->owner), l->fd, &l->e->name, l->owner };
+
+			r = make_accepted(ctx, &a, x, y);
+		} else {
+			r = accept_from_gone(ctx, x);
+		}
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -334,7 +399,7 @@ int rst_make_sockets(struct rst_ctx *ctx)
 		r = make_plain(ctx, s->holder, s);
 		if (r >= 0 && s->e->peer_outside) {
 			/* Outside the tree: the name leads to it again. */
-			r = sock_connect(s->holder, s->fd, &s->e->peer_name, 0, "connect to a socket outside the tree");
+			r = sock_call(s->holder, SYS_connect, "connect to a socket outside the tree", s->fd, &s->e->peer_name, 0);
 			continue;
 		}
 		if (r < 0 || !s->e->peer_id)
@@ -349,7 +414,7 @@ int rst_make_sockets(struct rst_ctx *ctx)
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
 							    "name to connect to again",
 					       s->e->id, peer->id);
-		r = sock_connect(s->holder, s->fd, &peer->name, ctx->socks[s->e->peer_id - 1].owner, "connect");
+		r = sock_call(s->holder, SYS_connect, "connect", s->fd, &peer->name, ctx->socks[s->e->peer_id - 1].owner);
 	}
 	return r;
 }

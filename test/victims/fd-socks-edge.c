@@ -1,0 +1,296 @@
+/*
+ * fd-socks-edge: unix sockets in the corners of their states, dumped and
+ * restored; each task checks from inside, after the restore, that the
+ * sockets behave as they did.
+ *
+ * NAME below is $CRL_TEST_DIR/edge.sock with "path", or the abstract name
+ * "\0crl-edge-ROOTPID" with "abstract".
+ *
+ *   fd-socks-edge accepted-closed path|abstract
+ *                         the root listens on NAME (fd 20) and has accepted
+ *                         a connection (fd 21) whose client sent "bye" and
+ *                         was closed. After the restore fd 21 reads "bye",
+ *                         then end of file, and still bears NAME; the
+ *                         listener accepts a new connection from the child
+ *                         (which holds no fd), which sends "child\n" and
+ *                         gets "ok child\n" back.
+ *   fd-socks-edge gone-two path|abstract
+ *                         the root accepted two connections (fds 21, 22)
+ *                         from the child (fds 31, 32) and one (fd 23) whose
+ *                         client sent "bye" and was closed, then closed its
+ *                         listener. Each end keeps its address (fds 21-23
+ *                         NAME, 31 and 32 NAME as their peer), and its
+ *                         bytes; with "abstract" NAME is free again (a new
+ *                         socket binds to it), with "path" its socket file
+ *                         is still there (a bind fails with EADDRINUSE).
+ *
+ * Every task also checks its pid and parent and the exact set of its fds.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "victim.h"
+
+static struct vl_ids ids; /* this task's, recorded before the dump */
+static bool abstract;     /* NAME is an abstract name */
+static struct sockaddr_un name_addr;
+static socklen_t name_len;
+
+/* NAME of the tree whose root is root. */
+static void set_name(const char *kind, pid_t root)
+{
+	abstract = !strcmp(kind, "abstract");
+	memset(&name_addr, 0, sizeof(name_addr));
+	name_addr.sun_family = AF_UNIX;
+	if (abstract) {
+		snprintf(name_addr.sun_path + 1, sizeof(name_addr.sun_path) - 1, "crl-edge-%d", root);
+		name_len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name_addr.sun_path + 1);
+	} else {
+		char *p = vl_path("edge.sock");
+
+		snprintf(name_addr.sun_path, sizeof(name_addr.sun_path), "%s", p);
+		free(p);
+		name_len = offsetof(struct sockaddr_un, sun_path) + strlen(name_addr.sun_path) + 1;
+	}
+}
+
+static int new_sock(int type, int target)
+{
+	int fd = socket(AF_UNIX, type, 0);
+
+	if (fd < 0)
+		vl_die("socket");
+	if (target >= 0)
+		vl_move_fd(fd, target);
+	return target >= 0 ? target : fd;
+}
+
+static int listen_on_name(int target)
+{
+	int fd = new_sock(SOCK_STREAM, target);
+
+	if (!abstract)
+		unlink(name_addr.sun_path);
+	if (bind(fd, (struct sockaddr *)&name_addr, name_len) < 0 || listen(fd, 8) < 0)
+		vl_die("bind and listen on NAME");
+	return fd;
+}
+
+static int connect_name(const char *what, int target)
+{
+	int fd = new_sock(SOCK_STREAM, target);
+
+	if (connect(fd, (struct sockaddr *)&name_addr, name_len) < 0) {
+		vl_fail("%s: connect to NAME: %s", what, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static int accept_to(int lfd, int target)
+{
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		vl_die("accept");
+	vl_move_fd(fd, target);
+	return target;
+}
+
+/* The address (getsockname, or getpeername with peer) of fd is NAME. */
+static void expect_name(const char *what, int fd, bool peer)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len) : getsockname(fd, (struct sockaddr *)&a, &len);
+
+	if (r < 0)
+		vl_fail("%s: fd %d: %s: %s", what, fd, peer ? "getpeername" : "getsockname", strerror(errno));
+	else if (len != name_len || memcmp(&a, &name_addr, len))
+		vl_fail("%s: fd %d: %s gives '%s%.*s' (%u bytes), expected '%s%s' (%u)", what, fd,
+			peer ? "getpeername" : "getsockname", a.sun_path[0] ? "" : "@",
+			(int)(len > 3 ? len - 3 : 0), a.sun_path + !a.sun_path[0], len,
+			abstract ? "@" : "", name_addr.sun_path + abstract, name_len);
+}
+
+/* The next bytes of fd are want (a string). */
+static void expect_text(const char *what, int fd, const char *want)
+{
+	char buf[256];
+	size_t n = strlen(want);
+
+	if (vl_read_exact(what, fd, buf, n))
+		vl_expect_bytes(what, buf, want, n);
+}
+
+/* Accept one connection on lfd, read its line, answer "ok LINE". */
+static void answer_one(const char *what, int lfd)
+{
+	char line[64];
+	size_t n = 0;
+	int fd;
+
+	if (vl_wait_fd(lfd, POLLIN) <= 0) {
+		vl_fail("%s: no new connection within %d ms", what, VL_TIMEOUT_MS);
+		return;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		vl_fail("%s: accept: %s", what, strerror(errno));
+		return;
+	}
+	strcpy(line, "ok ");
+	n = 3;
+	while (n + 1 < sizeof(line) && vl_read_exact(what, fd, line + n, 1))
+		if (line[n++] == '\n')
+			break;
+	vl_write_all(what, fd, line, n);
+	close(fd);
+}
+
+/* A new connection to NAME says line and gets "ok LINE" back. */
+static void call_name(const char *what, const char *line)
+{
+	char want[64], got[64];
+	int fd = connect_name(what, -1);
+
+	if (fd < 0)
+		return;
+	snprintf(want, sizeof(want), "ok %s", line);
+	vl_write_all(what, fd, line, strlen(line));
+	if (vl_read_exact(what, fd, got, strlen(want)))
+		vl_expect_bytes(what, got, want, strlen(want));
+	close(fd);
+}
+
+/* --- accepted-closed --- */
+
+static void accepted_closed_child(void *arg)
+{
+	close(20);
+	close(21);
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(NULL, 0);
+	call_name("child: a new connection after the restore", "child\n");
+}
+
+static void accepted_closed(void)
+{
+	static const int fds[] = { 20, 21 };
+	int c;
+
+	listen_on_name(20);
+	c = connect_name("root: the client that closes", -1);
+	accept_to(20, 21);
+	vl_write_all("root: the client's last words", c, "bye", 3);
+	close(c);
+	vl_fork("child", accepted_closed_child, NULL);
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
+	expect_name("root: the accepted socket", 21, false);
+	expect_text("root: the accepted socket, queued at the dump", 21, "bye");
+	vl_expect_eof("root: the accepted socket whose client closed", 21);
+	answer_one("root: the listener after the restore", 20);
+}
+
+/* --- gone-two --- */
+
+static void gone_two_child(void *arg)
+{
+	static const int fds[] = { 31, 32 };
+
+	for (int fd = 21; fd <= 23; fd++)
+		close(fd);
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, true, false);
+	vl_expect_fds(fds, 2);
+	for (int i = 0; i < 2; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "child: client %d", 31 + i);
+		expect_name(what, 31 + i, true);
+		expect_text(what, 31 + i, i ? "to-32" : "to-31");
+		vl_write_all(what, 31 + i, i ? "after-32" : "after-31", 8);
+	}
+}
+
+static void gone_two(void)
+{
+	static const int fds[] = { 21, 22, 23 };
+	pid_t child;
+	int c, fd;
+
+	listen_on_name(20);
+	connect_name("root: client 31", 31);
+	accept_to(20, 21);
+	connect_name("root: client 32", 32);
+	accept_to(20, 22);
+	c = connect_name("root: the client that closes", -1);
+	accept_to(20, 23);
+	vl_write_all("root: the client's last words", c, "bye", 3);
+	close(c);
+	vl_write_all("root: client 31", 31, "from-31", 7);
+	vl_write_all("root: client 32", 32, "from-32", 7);
+	vl_write_all("root: to 31", 21, "to-31", 5);
+	vl_write_all("root: to 32", 22, "to-32", 5);
+	close(20);
+	child = vl_fork("child", gone_two_child, NULL);
+	(void)child;
+	close(31);
+	close(32);
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 3);
+	for (int i = 0; i < 3; i++)
+		expect_name("root: an accepted socket of the closed listener", 21 + i, false);
+	expect_text("root: from client 31", 21, "from-31");
+	expect_text("root: from client 32", 22, "from-32");
+	expect_text("root: from client 31, after the restore", 21, "after-31");
+	expect_text("root: from client 32, after the restore", 22, "after-32");
+	expect_text("root: the closed client", 23, "bye");
+	vl_expect_eof("root: the accepted socket whose client closed", 23);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(fd, (struct sockaddr *)&name_addr, name_len) == 0) {
+		if (!abstract)
+			vl_fail("root: NAME's socket file is gone: a new socket binds to it");
+	} else if (abstract || errno != EADDRINUSE) {
+		vl_fail("root: a new socket cannot bind to NAME: %s", strerror(errno));
+	}
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	vl_init(argc, argv);
+	set_name(argc > 2 ? argv[2] : "path", getpid());
+	if (!strcmp(mode, "accepted-closed"))
+		accepted_closed();
+	else if (!strcmp(mode, "gone-two"))
+		gone_two();
+	else
+		vl_fail("unknown mode '%s'", mode);
+	vl_exit();
+}
