@@ -349,7 +349,16 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.has_passcred = true;
 		e.passcred = true;
 	}
-	if (d->state != TCP_LISTEN) {
+	if (d->type != SOCK_DGRAM && !d->has_peer && d->state != TCP_LISTEN) {
+		/* A stream or seqpacket socket never connected: nothing can
+		 * be queued to it, and a peek would fail (EINVAL, ENOTCONN). */
+		int peek_off = -1;
+
+		olen = sizeof(peek_off);
+		getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &olen);
+		e.has_peek_off = peek_off >= 0;
+		e.peek_off = peek_off;
+	} else if (d->state != TCP_LISTEN) {
 		int peek_off = -1;
 
 		r = peek_socket(s, sk, &q, &peek_off);

@@ -22,3 +22,7 @@ load fd-helpers
 @test "31-fds sockets: three connections of a closed listener (abstract name): the name is free again" {
 	dump_restore_check fd-socks-edge gone-two abstract
 }
+
+@test "31-fds sockets: stream and seqpacket sockets never connected, bound to a path, an abstract name or unbound, keep their names and can listen or connect" {
+	dump_restore_check fd-socks-edge unconnected
+}

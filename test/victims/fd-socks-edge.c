@@ -23,6 +23,15 @@
  *                         bytes; with "abstract" NAME is free again (a new
  *                         socket binds to it), with "path" its socket file
  *                         is still there (a bind fails with EADDRINUSE).
+ *   fd-socks-edge unconnected
+ *                         the root holds sockets never connected: a stream
+ *                         socket bound to $CRL_TEST_DIR/plain.sock (fd 40),
+ *                         an unbound seqpacket socket (fd 41), a stream
+ *                         socket bound to the abstract name
+ *                         "\0crl-edge-plain-ROOTPID" (fd 42). After the
+ *                         restore each has its type and its name; 40 and
+ *                         42 listen and accept a new connection, 41
+ *                         connects to a new listener.
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -280,6 +289,100 @@ static void gone_two(void)
 	close(fd);
 }
 
+/* --- unconnected --- */
+
+/* fd listens, a new socket connects to it (addr), and the two exchange a
+ * byte. */
+static void listen_and_call(const char *what, int fd, int type, const struct sockaddr_un *a, socklen_t alen)
+{
+	int c = socket(AF_UNIX, type, 0), n;
+	char b = 0;
+
+	if (listen(fd, 4) < 0) {
+		vl_fail("%s: listen: %s", what, strerror(errno));
+		return;
+	}
+	if (c < 0 || connect(c, (const struct sockaddr *)a, alen) < 0) {
+		vl_fail("%s: connect: %s", what, strerror(errno));
+		return;
+	}
+	n = accept(fd, NULL, NULL);
+	if (n < 0 || write(c, "x", 1) != 1 || read(n, &b, 1) != 1 || b != 'x')
+		vl_fail("%s: accept and a byte through: %s", what, strerror(errno));
+	close(c);
+	if (n >= 0)
+		close(n);
+}
+
+static void expect_sockname(const char *what, int fd, const struct sockaddr_un *a, socklen_t alen)
+{
+	struct sockaddr_un g;
+	socklen_t glen = sizeof(g);
+
+	if (getsockname(fd, (struct sockaddr *)&g, &glen) < 0)
+		vl_fail("%s: getsockname: %s", what, strerror(errno));
+	else if (glen != alen || memcmp(&g, a, alen))
+		vl_fail("%s: getsockname gives %u bytes '%s', expected %u bytes '%s'", what, glen,
+			g.sun_path[0] ? g.sun_path : g.sun_path + 1, alen, a->sun_path[0] ? a->sun_path : a->sun_path + 1);
+}
+
+static void expect_sotype(const char *what, int fd, int type)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != type)
+		vl_fail("%s: fd %d: SO_TYPE %d, expected %d", what, fd, v, type);
+}
+
+static void unconnected(void)
+{
+	static const int fds[] = { 40, 41, 42 };
+	struct sockaddr_un p = { AF_UNIX }, ab = { AF_UNIX }, sl = { AF_UNIX };
+	socklen_t plen, ablen, sllen;
+	char *path = vl_path("plain.sock");
+	int l;
+
+	snprintf(p.sun_path, sizeof(p.sun_path), "%s", path);
+	plen = offsetof(struct sockaddr_un, sun_path) + strlen(p.sun_path) + 1;
+	snprintf(ab.sun_path + 1, sizeof(ab.sun_path) - 1, "crl-edge-plain-%d", getpid());
+	ablen = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(ab.sun_path + 1);
+	new_sock(SOCK_STREAM, 40);
+	new_sock(SOCK_SEQPACKET, 41);
+	new_sock(SOCK_STREAM, 42);
+	if (bind(40, (struct sockaddr *)&p, plen) < 0 || bind(42, (struct sockaddr *)&ab, ablen) < 0)
+		vl_die("bind");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 3);
+	expect_sotype("root: bound stream socket", 40, SOCK_STREAM);
+	expect_sotype("root: seqpacket socket", 41, SOCK_SEQPACKET);
+	expect_sotype("root: stream socket of an abstract name", 42, SOCK_STREAM);
+	expect_sockname("root: bound stream socket", 40, &p, plen);
+	expect_sockname("root: stream socket of an abstract name", 42, &ab, ablen);
+	{
+		struct sockaddr_un none;
+		socklen_t nlen = sizeof(none);
+
+		if (getsockname(41, (struct sockaddr *)&none, &nlen) < 0 || nlen != sizeof(sa_family_t))
+			vl_fail("root: seqpacket socket: getsockname gives %u bytes, expected unbound", nlen);
+	}
+	listen_and_call("root: bound stream socket", 40, SOCK_STREAM, &p, plen);
+	listen_and_call("root: stream socket of an abstract name", 42, SOCK_STREAM, &ab, ablen);
+	/* 41 connects to a new seqpacket listener. */
+	snprintf(sl.sun_path, sizeof(sl.sun_path), "%s", path);
+	strcat(sl.sun_path, "-seq");
+	sllen = offsetof(struct sockaddr_un, sun_path) + strlen(sl.sun_path) + 1;
+	l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sl, sllen) < 0 || listen(l, 1) < 0)
+		vl_fail("root: a new seqpacket listener: %s", strerror(errno));
+	else if (connect(41, (struct sockaddr *)&sl, sllen) < 0)
+		vl_fail("root: seqpacket socket: connect: %s", strerror(errno));
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -290,6 +393,8 @@ int main(int argc, char **argv)
 		accepted_closed();
 	else if (!strcmp(mode, "gone-two"))
 		gone_two();
+	else if (!strcmp(mode, "unconnected"))
+		unconnected();
 	else
 		vl_fail("unknown mode '%s'", mode);
 	vl_exit();
