@@ -336,5 +336,7 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 				   e->type == SOCK_DGRAM),
 	      "socket %u: connected outside the tree, not a datagram socket with a name to reach", e->id);
 	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
+	CHECK(!e->conn_reset || (e->type == SOCK_STREAM && e->peer_closed),
+	      "socket %u: a pending reset on a socket that is not a stream whose peer was closed", e->id);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * queue, and the task's own peek offset is put back.
  */
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -140,7 +141,7 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
 		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
-	for (;;) {
+	for (size_t got = 0;; got += q->nr ? q->msgs[q->nr - 1].len : 0) {
 		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct iovec iov = { buf, PEEK_BUF };
 		struct sockaddr_un from;
@@ -148,8 +149,14 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 				     .msg_controllen = sizeof(cbuf), .msg_name = &from,
 				     .msg_namelen = sizeof(from) };
 		struct cmsghdr *c;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n;
 		bool rights = false;
+
+		/* A stream is peeked at up to the bytes unix_diag counted: a
+		 * peek past them would take a pending error (ECONNRESET). */
+		if (s->diag.type == SOCK_STREAM && got >= s->diag.rqueue)
+			break;
+		n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n < 0) {
 			if (errno != EAGAIN)
@@ -360,7 +367,24 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.peek_off = peek_off;
 	} else if (d->state != TCP_LISTEN) {
 		int peek_off = -1;
+		struct pollfd pfd = { .fd = sk, .events = 0 };
 
+		/* A pending error (ECONNRESET: the peer was closed with bytes
+		 * left unread in its own queue) shows in poll() without being
+		 * taken; any receive would take it. A stream keeps it after
+		 * its queue (made again at restore); a seqpacket or datagram
+		 * socket would report it at its next receive, before its
+		 * queue: not supported. */
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+			const char *kind = d->type == SOCK_DGRAM ? "datagram" :
+					   d->type == SOCK_SEQPACKET ? "seqpacket" : "stream";
+
+			if (d->type != SOCK_STREAM || !e.peer_closed)
+				return log_error_errno(-EOPNOTSUPP, "task %d fd %d: a %s unix socket with an error pending "
+								    "(a reset by its closed peer); not supported",
+						       s->pid, s->fd, kind);
+			e.has_conn_reset = e.conn_reset = true;
+		}
 		r = peek_socket(s, sk, &q, &peek_off);
 		if (r < 0) {
 			queue_free(&q);

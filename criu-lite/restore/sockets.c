@@ -540,7 +540,7 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 		socklen_t tolen = 0;
 		int r, had, fd_had;
 
-		if (!s->owner || !e->n_queue)
+		if (!s->owner || (!e->n_queue && !e->conn_reset))
 			continue;
 		if (e->peer_closed) {
 			peer = local_copy(s->owner, s->dead_fd);
@@ -608,6 +608,15 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 				return log_error_errno(r, "unix socket %u: cannot queue message %zu again: %m", e->id, k);
 		}
 		restore_sndbuf(peer, had);
+		if (e->conn_reset) {
+			/* A byte left unread in the closed end's queue: closing
+			 * it sets ECONNRESET on this end, as it was. */
+			_cleanup_close_ int self = local_copy(s->owner, s->fd);
+
+			if (self < 0 || send(self, "", 1, MSG_DONTWAIT) != 1)
+				return log_error_errno(self < 0 ? self : negative_errno(),
+						       "unix socket %u: cannot make its pending reset again: %m", e->id);
+		}
 	}
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *s = &ctx->socks[i];

@@ -26,3 +26,21 @@ load fd-helpers
 @test "31-fds sockets: stream and seqpacket sockets never connected, bound to a path, an abstract name or unbound, keep their names and can listen or connect" {
 	dump_restore_check fd-socks-edge unconnected
 }
+
+@test "31-fds sockets: streams whose peer was closed with bytes unread keep their pending ECONNRESET: reads give what they give without a dump" {
+	start_victim fd-socks-edge reset "$T/control.seq"
+	check_verdict
+	rm -f "$T/ready" "$T/pids" "$T/verdict"
+	start_victim fd-socks-edge reset "$T/restored.seq"
+	dump
+	restore
+	check_verdict
+	grep -q 'Connection reset by peer' "$T/control.seq" ||
+		{ echo "the control run saw no reset:" >&2; cat "$T/control.seq" >&2; return 1; }
+	diff -u "$T/control.seq" "$T/restored.seq" >&2
+}
+
+@test "31-fds sockets: a seqpacket socket with ECONNRESET pending is refused, and the error stays for the task" {
+	start_victim fd-socks-edge reset-seqpacket
+	refused_dump "$ROOT" 52 "error pending"
+}

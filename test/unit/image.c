@@ -803,6 +803,11 @@ static void test_validate_fds(void **state)
 	samples_init(&s);
 	s.unixsk[0].type = SOCK_RAW;
 	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "type 3");
+
+	samples_init(&s);
+	s.unixsk[0].has_conn_reset = s.unixsk[0].conn_reset = true;
+	s.unixsk[0].peer_closed = false;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "pending reset");
 }
 
 /* --- names ------------------------------------------------------------------ */

@@ -32,6 +32,20 @@
  *                         restore each has its type and its name; 40 and
  *                         42 listen and accept a new connection, 41
  *                         connects to a new listener.
+ *   fd-socks-edge reset FILE
+ *                         stream pairs whose other end was closed with
+ *                         bytes left unread in its own queue, so that the
+ *                         kernel left ECONNRESET pending on the root's end:
+ *                         fd 50 with "last-words" queued to it, fd 51 with
+ *                         nothing. After the signal, three non-blocking
+ *                         reads of each are written to FILE ("[n error]"
+ *                         each): the test compares a run without dump with
+ *                         a restored one.
+ *   fd-socks-edge reset-seqpacket
+ *                         the same with a seqpacket pair (fd 52): the dump
+ *                         is refused; the first read of the tree that runs
+ *                         on still fails with ECONNRESET, then reads the
+ *                         message, then end of file.
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -383,18 +397,93 @@ static void unconnected(void)
 	free(path);
 }
 
+/* --- reset --- */
+
+/* A pair of type whose end at target gets "last-words" (with words) and
+ * whose other end is closed with "unread" queued to it. */
+static void reset_pair(int type, int target, bool words)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, type, 0, sv) < 0)
+		vl_die("socketpair");
+	vl_move_fd(sv[0], target);
+	if (words && send(sv[1], "last-words", 10, 0) != 10)
+		vl_die("send last-words");
+	if (send(target, "unread", 6, 0) != 6)
+		vl_die("send unread");
+	close(sv[1]);
+}
+
+/* Three non-blocking reads of fd, appended to out. */
+static void read_three(int fd, char *out, size_t len)
+{
+	for (int k = 0; k < 3; k++) {
+		char b[64];
+		ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+		size_t at = strlen(out);
+
+		snprintf(out + at, len - at, "fd %d: [%zd %s]\n", fd, n, n < 0 ? strerror(errno) : "");
+	}
+}
+
+static void reset(const char *file)
+{
+	static const int fds[] = { 50, 51 };
+	char seq[1024] = "";
+	int fd;
+
+	reset_pair(SOCK_STREAM, 50, true);
+	reset_pair(SOCK_STREAM, 51, false);
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
+	read_three(50, seq, sizeof(seq));
+	read_three(51, seq, sizeof(seq));
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, seq, strlen(seq)) != (ssize_t)strlen(seq))
+		vl_fail("cannot write %s: %s", file, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void reset_seqpacket(void)
+{
+	char b[64];
+	ssize_t n;
+
+	reset_pair(SOCK_SEQPACKET, 52, true);
+	vl_ready();
+	vl_wait();
+	n = recv(52, b, sizeof(b), MSG_DONTWAIT);
+	if (n >= 0 || errno != ECONNRESET)
+		vl_fail("seqpacket: the first read gives %zd (%s), expected ECONNRESET", n, n < 0 ? strerror(errno) : "");
+	n = recv(52, b, sizeof(b), MSG_DONTWAIT);
+	if (n != 10 || memcmp(b, "last-words", 10))
+		vl_fail("seqpacket: the second read gives %zd, expected last-words", n);
+	n = recv(52, b, sizeof(b), MSG_DONTWAIT);
+	if (n != 0)
+		vl_fail("seqpacket: the third read gives %zd (%s), expected end of file", n, n < 0 ? strerror(errno) : "");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 
 	vl_init(argc, argv);
-	set_name(argc > 2 ? argv[2] : "path", getpid());
+	set_name(argc > 2 && !strcmp(argv[2], "abstract") ? "abstract" : "path", getpid());
 	if (!strcmp(mode, "accepted-closed"))
 		accepted_closed();
 	else if (!strcmp(mode, "gone-two"))
 		gone_two();
 	else if (!strcmp(mode, "unconnected"))
 		unconnected();
+	else if (!strcmp(mode, "reset"))
+		reset(argc > 2 ? argv[2] : "/dev/null");
+	else if (!strcmp(mode, "reset-seqpacket"))
+		reset_seqpacket();
 	else
 		vl_fail("unknown mode '%s'", mode);
 	vl_exit();
