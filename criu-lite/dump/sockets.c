@@ -245,6 +245,30 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 	return r;
 }
 
+/* A byte of out-of-band data (send(MSG_OOB)) queued to a stream: a peek
+ * with MSG_OOB sees it without taking it, once SO_OOBINLINE (which hides
+ * it in the stream) is off; the task's SO_OOBINLINE is put back. The byte
+ * and its mark cannot be told apart from the walk: refused. */
+static int probe_oob(const struct dump_sock *s, int sk)
+{
+	int inline_ = 0, off = 0, r = 0;
+	socklen_t len = sizeof(inline_);
+	char c;
+
+	if (getsockopt(sk, SOL_SOCKET, SO_OOBINLINE, &inline_, &len) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_OOBINLINE: %m", s->pid, s->fd);
+	if (inline_ && setsockopt(sk, SOL_SOCKET, SO_OOBINLINE, &off, sizeof(off)) < 0)
+		return log_error_errno(negative_errno(), "task %d fd %d: SO_OOBINLINE: %m", s->pid, s->fd);
+	if (recv(sk, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1)
+		r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a byte of out-of-band data (MSG_OOB) is queued to "
+						 "this unix stream; not supported",
+				    s->pid, s->fd);
+	if (inline_ && setsockopt(sk, SOL_SOCKET, SO_OOBINLINE, &inline_, sizeof(inline_)) < 0 && r >= 0)
+		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_OOBINLINE back: %m", s->pid,
+				    s->fd);
+	return r;
+}
+
 static uint32_t sock_id_of(const struct dump_sockets *f, uint64_t ino)
 {
 	for (size_t i = 0; i < f->nr_socks; i++)
@@ -384,6 +408,11 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 								    "(a reset by its closed peer); not supported",
 						       s->pid, s->fd, kind);
 			e.has_conn_reset = e.conn_reset = true;
+		}
+		if (d->type == SOCK_STREAM) {
+			r = probe_oob(s, sk);
+			if (r < 0)
+				return r;
 		}
 		r = peek_socket(s, sk, &q, &peek_off);
 		if (r < 0) {

@@ -44,3 +44,13 @@ load fd-helpers
 	start_victim fd-socks-edge reset-seqpacket
 	refused_dump "$ROOT" 52 "error pending"
 }
+
+@test "31-fds sockets: a stream with a byte of out-of-band data queued is refused, and the byte stays out of band" {
+	start_victim fd-socks-edge oob
+	refused_dump "$ROOT" 61 "out-of-band"
+}
+
+@test "31-fds sockets: a stream with SO_OOBINLINE and a byte of out-of-band data queued is refused, and keeps its mark and option" {
+	start_victim fd-socks-edge oob inline
+	refused_dump "$ROOT" 61 "out-of-band"
+}

@@ -46,6 +46,13 @@
  *                         is refused; the first read of the tree that runs
  *                         on still fails with ECONNRESET, then reads the
  *                         message, then end of file.
+ *   fd-socks-edge oob [inline]
+ *                         a stream pair (fds 60, 61) with "abc" sent with
+ *                         MSG_OOB ('c' is the out-of-band byte), then
+ *                         "def"; with "inline", fd 61 has SO_OOBINLINE.
+ *                         The dump is refused; the tree that runs on still
+ *                         reads "ab", the byte 'c' with MSG_OOB, then
+ *                         "def" (inline: "ab", then "cdef" at the mark).
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -58,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -468,6 +476,46 @@ static void reset_seqpacket(void)
 		vl_fail("seqpacket: the third read gives %zd (%s), expected end of file", n, n < 0 ? strerror(errno) : "");
 }
 
+/* --- oob --- */
+
+static void expect_recv(const char *what, int fd, int flags, const char *want)
+{
+	char b[64];
+	ssize_t n = recv(fd, b, sizeof(b), flags | MSG_DONTWAIT);
+
+	if (n != (ssize_t)strlen(want) || memcmp(b, want, n))
+		vl_fail("%s: recv gives %zd '%.*s' (%s), expected '%s'", what, n, (int)(n > 0 ? n : 0), b,
+			n < 0 ? strerror(errno) : "", want);
+}
+
+static void oob(bool inl)
+{
+	int sv[2], one = 1, v = 0, at = -1;
+	socklen_t len = sizeof(v);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		vl_die("socketpair");
+	vl_move_fd(sv[0], 60);
+	vl_move_fd(sv[1], 61);
+	if (inl && setsockopt(61, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)) < 0)
+		vl_die("SO_OOBINLINE");
+	if (send(60, "abc", 3, MSG_OOB) != 3 || send(60, "def", 3, 0) != 3)
+		vl_die("send");
+	vl_ready();
+	vl_wait();
+	if (getsockopt(61, SOL_SOCKET, SO_OOBINLINE, &v, &len) < 0 || v != inl)
+		vl_fail("SO_OOBINLINE is %d, expected %d", v, inl);
+	expect_recv("before the mark", 61, 0, "ab");
+	if (ioctl(61, SIOCATMARK, &at) < 0 || at != 1)
+		vl_fail("SIOCATMARK gives %d, expected 1", at);
+	if (inl) {
+		expect_recv("from the mark, inline", 61, 0, "cdef");
+	} else {
+		expect_recv("the out-of-band byte", 61, MSG_OOB, "c");
+		expect_recv("after the mark", 61, 0, "def");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -482,6 +530,8 @@ int main(int argc, char **argv)
 		unconnected();
 	else if (!strcmp(mode, "reset"))
 		reset(argc > 2 ? argv[2] : "/dev/null");
+	else if (!strcmp(mode, "oob"))
+		oob(argc > 2 && !strcmp(argv[2], "inline"));
 	else if (!strcmp(mode, "reset-seqpacket"))
 		reset_seqpacket();
 	else
