@@ -336,6 +336,14 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 				   e->type == SOCK_DGRAM),
 	      "socket %u: connected outside the tree, not a datagram socket with a name to reach", e->id);
 	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
+	CHECK(!e->n_queue_cred || (e->n_queue_cred == e->n_queue && e->passcred),
+	      "socket %u: credentials for %zu of %zu queued messages (SO_PASSCRED %s)", e->id, e->n_queue_cred,
+	      e->n_queue, e->passcred ? "on" : "off");
+	for (size_t i = 0; i < e->n_queue_cred; i++)
+		CHECK(e->queue_cred[i]->pid <= (1u << 22) && e->queue_cred[i]->uid != (uint32_t)-1 &&
+			      e->queue_cred[i]->gid != (uint32_t)-1,
+		      "socket %u: message %zu: credentials pid %u uid %u gid %u", e->id, i, e->queue_cred[i]->pid,
+		      e->queue_cred[i]->uid, e->queue_cred[i]->gid);
 	CHECK(!e->conn_reset || (e->type == SOCK_STREAM && e->peer_closed),
 	      "socket %u: a pending reset on a socket that is not a stream whose peer was closed", e->id);
 	return 0;

@@ -6,6 +6,7 @@
  */
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,6 +20,10 @@
 #include "dump.h"
 
 #define PEEK_BUF (256u << 10)
+
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04 /* Linux 6.5; the installed headers may predate it */
+#endif
 
 struct dump_sock {
 	uint32_t id;
@@ -99,7 +104,9 @@ int dump_sockets_add(struct dump_ctx *ctx, struct dump_task *t, int fd, const ch
 struct queue {
 	ProtobufCBinaryData *msgs;
 	ProtobufCBinaryData *from;   /* datagrams: sender address of each */
-	size_t nr, cap, cap_from;
+	UnixSkCred *creds;           /* with SO_PASSCRED: sender's credentials of each */
+	size_t nr, cap, cap_from, cap_creds;
+	bool has_creds;
 };
 
 static void queue_free(struct queue *q)
@@ -111,17 +118,92 @@ static void queue_free(struct queue *q)
 	}
 	free(q->msgs);
 	free(q->from);
+	free(q->creds);
+}
+
+/* One message peeked at. */
+struct peeked {
+	ssize_t n;
+	int flags;                   /* msg_flags */
+	struct sockaddr_un from;
+	size_t from_len;             /* bytes of from.sun_path */
+	bool rights;                 /* it carries fds */
+	bool has_cred;
+	struct ucred cred;
+};
+
+static void peek_one(int sk, char *buf, struct peeked *p)
+{
+	/* fds, credentials, a pidfd (SO_PASSPIDFD) */
+	char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, PEEK_BUF };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf), .msg_name = &p->from,
+			     .msg_namelen = sizeof(p->from) };
+
+	memset(p, 0, offsetof(struct peeked, from));
+	p->n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	p->flags = mh.msg_flags;
+	p->from_len = p->n >= 0 && mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
+			      ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
+			      : 0;
+	p->rights = p->has_cred = false;
+	if (p->n < 0)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t len = c->cmsg_len - CMSG_LEN(0);
+
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_CREDENTIALS && len >= sizeof(p->cred)) {
+			memcpy(&p->cred, CMSG_DATA(c), sizeof(p->cred));
+			p->has_cred = true;
+		} else if (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_PIDFD) {
+			int fds[64];
+
+			memcpy(fds, CMSG_DATA(c), MIN(len, sizeof(fds)));
+			for (size_t k = 0; k < MIN(len, sizeof(fds)) / sizeof(int); k++)
+				close(fds[k]);
+			p->rights |= c->cmsg_type == SCM_RIGHTS;
+		}
+	}
+}
+
+/* Add p (its bytes in buf) to q, first (the head) or last. */
+static int queue_add(struct queue *q, const struct peeked *p, const char *buf, bool first)
+{
+	size_t at = first ? 0 : q->nr;
+
+	if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0 ||
+	    GROW(q->creds, q->cap_creds, q->nr + 1) < 0)
+		return -ENOMEM;
+	memmove(q->msgs + at + 1, q->msgs + at, (q->nr - at) * sizeof(*q->msgs));
+	memmove(q->from + at + 1, q->from + at, (q->nr - at) * sizeof(*q->from));
+	memmove(q->creds + at + 1, q->creds + at, (q->nr - at) * sizeof(*q->creds));
+	q->msgs[at] = (ProtobufCBinaryData){ p->n, malloc(p->n ? p->n : 1) };
+	q->from[at] = (ProtobufCBinaryData){ p->from_len, malloc(p->from_len + 1) };
+	q->creds[at] = (UnixSkCred)UNIX_SK_CRED__INIT;
+	q->nr++;
+	if (!q->msgs[at].data || !q->from[at].data)
+		return -ENOMEM;
+	memcpy(q->msgs[at].data, buf, p->n);
+	memcpy(q->from[at].data, p->from.sun_path, p->from_len);
+	if (p->has_cred) {
+		q->has_creds = true;
+		q->creds[at].pid = p->cred.pid;
+		q->creds[at].uid = p->cred.uid;
+		q->creds[at].gid = p->cred.gid;
+	}
+	return 0;
 }
 
 static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *ret_peek_off)
 {
 	_cleanup_free_ char *buf = malloc(PEEK_BUF);
 	int saved = -1, zero = 0, r = 0;
-	ssize_t head = -1;
 	socklen_t len = sizeof(saved);
 	bool eof_reads_zero = s->diag.type == SOCK_SEQPACKET && (s->diag.shutdown & 1);
-	struct sockaddr_un head_from;
-	socklen_t head_len = sizeof(head_from);
+	struct peeked head = { .n = -1 };
 
 	if (!buf)
 		return -ENOMEM;
@@ -136,50 +218,31 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 		int off = -1;
 
 		if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0)
-			head = recvfrom(sk, buf, PEEK_BUF, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
-					(struct sockaddr *)&head_from, &head_len);
+			peek_one(sk, buf, &head);
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
 		return log_error_errno(negative_errno(), "task %d fd %d: SO_PEEK_OFF: %m", s->pid, s->fd);
 	for (size_t got = 0;; got += q->nr ? q->msgs[q->nr - 1].len : 0) {
-		char cbuf[CMSG_SPACE(64 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
-		struct iovec iov = { buf, PEEK_BUF };
-		struct sockaddr_un from;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf), .msg_name = &from,
-				     .msg_namelen = sizeof(from) };
-		struct cmsghdr *c;
-		ssize_t n;
-		bool rights = false;
+		struct peeked p;
 
 		/* A stream is peeked at up to the bytes unix_diag counted: a
 		 * peek past them would take a pending error (ECONNRESET). */
 		if (s->diag.type == SOCK_STREAM && got >= s->diag.rqueue)
 			break;
-		n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-		if (n < 0) {
+		peek_one(sk, buf, &p);
+		if (p.n < 0) {
 			if (errno != EAGAIN)
 				r = log_error_errno(negative_errno(), "task %d fd %d: peeking at the queue: %m",
 						    s->pid, s->fd);
 			break;
 		}
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (size_t k = 0; k < nfd; k++)
-					close(fds[k]);
-				rights = true;
-			}
-		if (rights) {
+		if (p.rights) {
 			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a message queued to this socket carries "
 							 "file descriptors; not supported",
 					    s->pid, s->fd);
 			break;
 		}
-		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		if (p.flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			r = log_error_errno(-EOPNOTSUPP, "task %d fd %d: a queued message is larger than %u bytes; "
 							 "not supported",
 					    s->pid, s->fd, PEEK_BUF);
@@ -187,7 +250,7 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 		}
 		/* End of file: a stream's, or a seqpacket's whose peer is gone
 		 * or which was shut down for reading. */
-		if (n == 0 && (s->diag.type == SOCK_STREAM || eof_reads_zero))
+		if (p.n == 0 && (s->diag.type == SOCK_STREAM || eof_reads_zero))
 			break;
 		/* An empty datagram: the kernel marks it peeked, and the next
 		 * peek at the same offset steps over it. */
@@ -196,48 +259,16 @@ static int peek_socket(const struct dump_sock *s, int sk, struct queue *q, int *
 					    s->fd, 1u << 20);
 			break;
 		}
-		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
-			r = -ENOMEM;
+		r = queue_add(q, &p, buf, false);
+		if (r < 0)
 			break;
-		}
-		q->msgs[q->nr].data = malloc(n ? n : 1);
-		q->from[q->nr].len = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)
-					     ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path)
-					     : 0;
-		q->from[q->nr].data = malloc(q->from[q->nr].len + 1);
-		if (!q->msgs[q->nr].data || !q->from[q->nr].data) {
-			free(q->msgs[q->nr].data);
-			free(q->from[q->nr].data);
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(q->from[q->nr].data, from.sun_path, q->from[q->nr].len);
-		memcpy(q->msgs[q->nr].data, buf, n);
-		q->msgs[q->nr++].len = n;
 	}
 	/* An empty message at the head, which the walk stepped over: it was
 	 * peeked at (by the probe above, or by the task) before the walk.
 	 * A seqpacket socket at end of file also reads 0 from an empty
 	 * queue. */
-	if (r >= 0 && head == 0 && !(eof_reads_zero && q->nr == 0)) {
-		size_t flen = head_len > offsetof(struct sockaddr_un, sun_path)
-				      ? head_len - offsetof(struct sockaddr_un, sun_path)
-				      : 0;
-
-		if (GROW(q->msgs, q->cap, q->nr + 1) < 0 || GROW(q->from, q->cap_from, q->nr + 1) < 0) {
-			r = -ENOMEM;
-		} else {
-			memmove(q->msgs + 1, q->msgs, q->nr * sizeof(*q->msgs));
-			memmove(q->from + 1, q->from, q->nr * sizeof(*q->from));
-			q->msgs[0] = (ProtobufCBinaryData){ 0, malloc(1) };
-			q->from[0] = (ProtobufCBinaryData){ flen, malloc(flen + 1) };
-			q->nr++;
-			if (!q->msgs[0].data || !q->from[0].data)
-				r = -ENOMEM;
-			else
-				memcpy(q->from[0].data, head_from.sun_path, flen);
-		}
-	}
+	if (r >= 0 && head.n == 0 && !(eof_reads_zero && q->nr == 0))
+		r = queue_add(q, &head, buf, true);
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && r >= 0)
 		r = log_error_errno(negative_errno(), "task %d fd %d: cannot put SO_PEEK_OFF back: %m", s->pid,
 				    s->fd);
@@ -283,6 +314,7 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
 	_cleanup_close_ int pidfd = -1, sk = -1;
 	struct queue q = { 0 };
+	_cleanup_free_ UnixSkCred **creds = NULL;
 	struct sockaddr_un peer;
 	socklen_t plen = sizeof(peer), olen;
 	int v, r;
@@ -429,6 +461,17 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		}
 		e.n_queue = q.nr;
 		e.queue = q.msgs;
+		if (q.has_creds) {
+			creds = calloc(q.nr, sizeof(*creds));
+			if (!creds) {
+				queue_free(&q);
+				return -ENOMEM;
+			}
+			for (size_t k = 0; k < q.nr; k++)
+				creds[k] = &q.creds[k];
+			e.n_queue_cred = q.nr;
+			e.queue_cred = creds;
+		}
 		if (d->type != SOCK_STREAM) {
 			e.n_queue_from = q.nr;
 			e.queue_from = q.from;

@@ -516,13 +516,52 @@ static void restore_sndbuf(int fd, int had)
 	}
 }
 
-static int send_one(int fd, const ProtobufCBinaryData *m, const struct sockaddr_un *to, socklen_t tolen)
+/*
+ * Send len bytes of message k of e's queue from fd (to an address, or to its
+ * peer), never waiting. With SO_PASSCRED the receiver reads the sender's
+ * credentials: the recorded ones are sent with it (root may name any
+ * process that exists); a sender that is gone (ESRCH) leaves criu-lite's,
+ * with a warning, and *gone is set for the rest of the message.
+ */
+static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *data, size_t len,
+			   const struct sockaddr_un *to, socklen_t tolen, bool *gone)
 {
+	const UnixSkCred *cred = k < e->n_queue_cred && !*gone ? e->queue_cred[k] : NULL;
+	char cbuf[CMSG_SPACE(sizeof(struct ucred))] = { 0 };
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_name = tolen ? (void *)to : NULL, .msg_namelen = tolen, .msg_iov = &iov,
+			     .msg_iovlen = 1 };
 	ssize_t n;
 
-	n = tolen ? sendto(fd, m->data, m->len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen)
-		  : send(fd, m->data, m->len, MSG_DONTWAIT);
-	if (n != (ssize_t)m->len)
+	if (cred) {
+		struct ucred u = { .pid = cred->pid, .uid = cred->uid, .gid = cred->gid };
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(u));
+		memcpy(CMSG_DATA(c), &u, sizeof(u));
+	}
+	n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno == ESRCH && cred) {
+		log_warn("unix socket %u: message %zu of its queue: its sender, pid %u, is gone; it is sent with "
+			 "criu-lite's credentials",
+			 e->id, k, cred->pid);
+		*gone = true;
+		return send_queued(e, k, fd, data, len, to, tolen, gone);
+	}
+	return n;
+}
+
+static int send_one(const UnixSkEntry *e, size_t k, int fd, const struct sockaddr_un *to, socklen_t tolen)
+{
+	bool gone = false;
+	ssize_t n = send_queued(e, k, fd, e->queue[k].data, e->queue[k].len, to, tolen, &gone);
+
+	if (n != (ssize_t)e->queue[k].len)
 		return n < 0 ? negative_errno() : -EIO;
 	return 0;
 }
@@ -574,9 +613,12 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 			int fd = peer;
 
 			if (e->type == SOCK_STREAM) {
+				bool gone = false;
+
 				/* Never wait: a full buffer would hang the restore. */
 				for (size_t done = 0; done < m->len;) {
-					ssize_t n = send(peer, m->data + done, m->len - done, MSG_DONTWAIT);
+					ssize_t n = send_queued(e, k, peer, m->data + done, m->len - done, NULL, 0,
+								&gone);
 
 					if (n <= 0)
 						return log_error_errno(n < 0 ? negative_errno() : -EIO,
@@ -595,7 +637,7 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 							       e->id);
 			}
 			fd_had = fd != peer ? widen_sndbuf(fd, e) : -1;
-			r = send_one(fd, m, &to, tolen);
+			r = send_one(e, k, fd, &to, tolen);
 			if (fd != peer) {
 				/* A sender of the tree keeps its own size;
 				 * what it sent stays charged to it. */

@@ -54,3 +54,9 @@ load fd-helpers
 	start_victim fd-socks-edge oob inline
 	refused_dump "$ROOT" 61 "out-of-band"
 }
+
+@test "31-fds sockets: with SO_PASSCRED, queued messages keep their senders' credentials; a sender gone is a warning" {
+	dump_restore_check fd-socks-edge creds
+	grep -q "is gone; it is sent with criu-lite's credentials" "$T/restore.log" ||
+		{ echo "restore.log does not warn about the sender that is gone" >&2; return 1; }
+}

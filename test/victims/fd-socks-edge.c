@@ -53,6 +53,15 @@
  *                         The dump is refused; the tree that runs on still
  *                         reads "ab", the byte 'c' with MSG_OOB, then
  *                         "def" (inline: "ab", then "cdef" at the mark).
+ *   fd-socks-edge creds
+ *                         stream, datagram and seqpacket pairs (the root
+ *                         receives on fds 71, 73, 75, with SO_PASSCRED)
+ *                         that hold "hello" from the child (fds 70, 72,
+ *                         74), "ghost" from a process that exited since,
+ *                         and "world" from the root. After the restore
+ *                         the root reads them in order; the credentials
+ *                         name the child, then (unchecked) anyone, then
+ *                         the root.
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -69,6 +78,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "victim.h"
@@ -516,6 +526,87 @@ static void oob(bool inl)
 	}
 }
 
+/* --- creds --- */
+
+static void creds_child(void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		close(71 + 2 * i);
+		if (send(70 + 2 * i, "hello", 5, 0) != 5)
+			vl_fail("child: send hello: %s", strerror(errno));
+	}
+	vl_ready();
+	vl_wait();
+}
+
+static void creds(void)
+{
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
+	static const int fds[] = { 70, 71, 72, 73, 74, 75 };
+	pid_t child, ghost;
+
+	for (int i = 0; i < 3; i++) {
+		int sv[2], one = 1;
+
+		if (socketpair(AF_UNIX, types[i], 0, sv) < 0)
+			vl_die("socketpair");
+		vl_move_fd(sv[0], 70 + 2 * i);
+		vl_move_fd(sv[1], 71 + 2 * i);
+		if (setsockopt(71 + 2 * i, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+			vl_die("SO_PASSCRED");
+	}
+	child = vl_fork("child", creds_child, NULL);
+	/* The child's messages first. */
+	for (int i = 0; i < 3; i++) {
+		char b[8];
+
+		if (recv(71 + 2 * i, b, 5, MSG_PEEK) != 5)
+			vl_die("waiting for the child's message");
+	}
+	ghost = fork();
+	if (ghost == 0) {
+		for (int i = 0; i < 3; i++)
+			if (send(70 + 2 * i, "ghost", 5, 0) != 5)
+				_exit(1);
+		_exit(0);
+	}
+	if (ghost < 0 || waitpid(ghost, NULL, 0) != ghost)
+		vl_die("the ghost sender");
+	for (int i = 0; i < 3; i++)
+		if (send(70 + 2 * i, "world", 5, 0) != 5)
+			vl_die("send world");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 6);
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 3; k++) {
+			static const char *const words[] = { "hello", "ghost", "world" };
+			char b[16], cb[CMSG_SPACE(sizeof(struct ucred))];
+			struct iovec iov = { b, 5 };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb,
+					     .msg_controllen = sizeof(cb) };
+			struct cmsghdr *c;
+			struct ucred u = { 0 };
+			ssize_t n = recvmsg(71 + 2 * i, &mh, MSG_DONTWAIT);
+			pid_t want = k == 0 ? child : getpid();
+
+			c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+			if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+				memcpy(&u, CMSG_DATA(c), sizeof(u));
+			else
+				vl_fail("type %d, message %d: no SCM_CREDENTIALS", types[i], k);
+			if (n != 5 || memcmp(b, words[k], 5))
+				vl_fail("type %d, message %d: %zd bytes '%.*s', expected '%s'", types[i], k, n,
+					(int)(n > 0 ? n : 0), b, words[k]);
+			if (k != 1 && (u.pid != want || u.uid != getuid() || u.gid != getgid()))
+				vl_fail("type %d, message %d ('%s'): credentials pid %d uid %d gid %d, expected pid %d "
+					"uid %d gid %d",
+					types[i], k, words[k], u.pid, u.uid, u.gid, want, getuid(), getgid());
+		}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -530,6 +621,8 @@ int main(int argc, char **argv)
 		unconnected();
 	else if (!strcmp(mode, "reset"))
 		reset(argc > 2 ? argv[2] : "/dev/null");
+	else if (!strcmp(mode, "creds"))
+		creds();
 	else if (!strcmp(mode, "oob"))
 		oob(argc > 2 && !strcmp(argv[2], "inline"));
 	else if (!strcmp(mode, "reset-seqpacket"))
