@@ -24,6 +24,7 @@
 
 #include "crl/image.h"
 #include "crl/limits.h"
+#include "crl/nl.h"
 #include "crl/util.h"
 #include "image-validate.h"
 
@@ -344,6 +345,14 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 			      e->queue_cred[i]->gid != (uint32_t)-1,
 		      "socket %u: message %zu: credentials pid %u uid %u gid %u", e->id, i, e->queue_cred[i]->pid,
 		      e->queue_cred[i]->uid, e->queue_cred[i]->gid);
+	CHECK(e->rcvtimeo_us <= (1ull << 52) && e->sndtimeo_us <= (1ull << 52),
+	      "socket %u: timeouts of %llu and %llu us", e->id, (unsigned long long)e->rcvtimeo_us,
+	      (unsigned long long)e->sndtimeo_us);
+	CHECK(!e->has_timestamp || e->timestamp == SO_TIMESTAMP_OLD || e->timestamp == SO_TIMESTAMPNS_OLD ||
+		      e->timestamp == SO_TIMESTAMP_NEW || e->timestamp == SO_TIMESTAMPNS_NEW,
+	      "socket %u: timestamp option %u", e->id, e->timestamp);
+	CHECK(!e->has_rcvlowat || (e->rcvlowat >= 1 && e->rcvlowat <= INT32_MAX), "socket %u: SO_RCVLOWAT %u",
+	      e->id, e->rcvlowat);
 	CHECK(!e->conn_reset || (e->type == SOCK_STREAM && e->peer_closed),
 	      "socket %u: a pending reset on a socket that is not a stream whose peer was closed", e->id);
 	return 0;

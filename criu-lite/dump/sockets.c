@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -20,10 +21,6 @@
 #include "dump.h"
 
 #define PEEK_BUF (256u << 10)
-
-#ifndef SCM_PIDFD
-#define SCM_PIDFD 0x04 /* Linux 6.5; the installed headers may predate it */
-#endif
 
 struct dump_sock {
 	uint32_t id;
@@ -300,6 +297,51 @@ static int probe_oob(const struct dump_sock *s, int sk)
 	return r;
 }
 
+/* An int option of the socket, or def when it cannot be read (an older
+ * kernel). */
+static int int_opt(int sk, int opt, int def)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(sk, SOL_SOCKET, opt, &v, &len) == 0 ? v : def;
+}
+
+static uint64_t timeo_opt(int sk, int opt)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(sk, SOL_SOCKET, opt, &tv, &len) < 0 || tv.tv_sec < 0 || tv.tv_usec < 0)
+		return 0;
+	return (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* The options a task may have set, which the kernel keeps per socket: those
+ * at their default are not recorded. */
+static void sock_options(int sk, UnixSkEntry *e)
+{
+	/* SO_TIMESTAMPNS sets what SO_TIMESTAMP reads too: asked first. */
+	static const int stamps[] = { SO_TIMESTAMPNS_NEW, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_OLD, SO_TIMESTAMP_OLD };
+
+	e->rcvtimeo_us = timeo_opt(sk, SO_RCVTIMEO_OLD);
+	e->has_rcvtimeo_us = e->rcvtimeo_us != 0;
+	e->sndtimeo_us = timeo_opt(sk, SO_SNDTIMEO_OLD);
+	e->has_sndtimeo_us = e->sndtimeo_us != 0;
+	for (size_t i = 0; i < ARRAY_SIZE(stamps) && !e->has_timestamp; i++)
+		if (int_opt(sk, stamps[i], 0) == 1) {
+			e->has_timestamp = true;
+			e->timestamp = stamps[i];
+		}
+	e->rcvlowat = int_opt(sk, SO_RCVLOWAT, 1);
+	e->has_rcvlowat = e->rcvlowat != 1;
+	e->has_passpidfd = e->passpidfd = int_opt(sk, SO_PASSPIDFD, 0) == 1;
+	e->has_passsec = e->passsec = int_opt(sk, SO_PASSSEC, 0) == 1;
+	e->has_oobinline = e->oobinline = int_opt(sk, SO_OOBINLINE, 0) == 1;
+	e->has_passrights = int_opt(sk, SO_PASSRIGHTS, 1) == 0;
+	e->passrights = false;
+}
+
 static uint32_t sock_id_of(const struct dump_sockets *f, uint64_t ino)
 {
 	for (size_t i = 0; i < f->nr_socks; i++)
@@ -412,6 +454,7 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 		e.has_passcred = true;
 		e.passcred = true;
 	}
+	sock_options(sk, &e);
 	if (d->type != SOCK_DGRAM && !d->has_peer && d->state != TCP_LISTEN) {
 		/* A stream or seqpacket socket never connected: nothing can
 		 * be queued to it, and a peek would fail (EINVAL, ENOTCONN). */

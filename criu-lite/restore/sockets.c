@@ -14,10 +14,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "crl/kernel.h"
 #include "crl/log.h"
+#include "crl/nl.h"
 #include "restore.h"
 
 /* Connected to each other: a pair (a socket connected to itself is not). */
@@ -78,16 +80,28 @@ static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const 
 	return 0;
 }
 
-static int set_int_opt(struct rst_task *t, int fd, int opt, int v, const char *what)
+static int set_opt(struct rst_task *t, int fd, int opt, const void *v, size_t len, const char *what)
 {
 	uint64_t addr;
 	int r;
 
 	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, &v, sizeof(v), &addr);
+	r = rst_put(t, v, len, &addr);
 	if (r >= 0)
-		r = RCALL(t, NULL, what, SYS_setsockopt, fd, SOL_SOCKET, opt, addr, sizeof(v));
+		r = RCALL(t, NULL, what, SYS_setsockopt, fd, SOL_SOCKET, opt, addr, len);
 	return r;
+}
+
+static int set_int_opt(struct rst_task *t, int fd, int opt, int v, const char *what)
+{
+	return set_opt(t, fd, opt, &v, sizeof(v), what);
+}
+
+static int set_timeo(struct rst_task *t, int fd, int opt, uint64_t us, const char *what)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	return set_opt(t, fd, opt, &tv, sizeof(tv), what);
 }
 
 static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
@@ -101,6 +115,22 @@ static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 		r = set_int_opt(t, fd, SO_SNDBUFFORCE, e->sndbuf / 2, "SO_SNDBUFFORCE");
 	if (r >= 0 && e->has_passcred && e->passcred)
 		r = set_int_opt(t, fd, SO_PASSCRED, 1, "SO_PASSCRED");
+	if (r >= 0 && e->has_rcvtimeo_us)
+		r = set_timeo(t, fd, SO_RCVTIMEO_OLD, e->rcvtimeo_us, "SO_RCVTIMEO");
+	if (r >= 0 && e->has_sndtimeo_us)
+		r = set_timeo(t, fd, SO_SNDTIMEO_OLD, e->sndtimeo_us, "SO_SNDTIMEO");
+	if (r >= 0 && e->has_timestamp)
+		r = set_int_opt(t, fd, e->timestamp, 1, "SO_TIMESTAMP");
+	if (r >= 0 && e->has_rcvlowat)
+		r = set_int_opt(t, fd, SO_RCVLOWAT, e->rcvlowat, "SO_RCVLOWAT");
+	if (r >= 0 && e->has_passpidfd && e->passpidfd)
+		r = set_int_opt(t, fd, SO_PASSPIDFD, 1, "SO_PASSPIDFD");
+	if (r >= 0 && e->has_passsec && e->passsec)
+		r = set_int_opt(t, fd, SO_PASSSEC, 1, "SO_PASSSEC");
+	if (r >= 0 && e->has_oobinline && e->oobinline)
+		r = set_int_opt(t, fd, SO_OOBINLINE, 1, "SO_OOBINLINE");
+	if (r >= 0 && e->has_passrights && !e->passrights)
+		r = set_int_opt(t, fd, SO_PASSRIGHTS, 0, "SO_PASSRIGHTS");
 	return r;
 }
 

@@ -60,3 +60,7 @@ load fd-helpers
 	grep -q "is gone; it is sent with criu-lite's credentials" "$T/restore.log" ||
 		{ echo "restore.log does not warn about the sender that is gone" >&2; return 1; }
 }
+
+@test "31-fds sockets: socket options kept: timeouts, SO_PASSPIDFD, timestamps, SO_RCVLOWAT, SO_PASSSEC, SO_OOBINLINE, SO_PASSRIGHTS" {
+	dump_restore_check fd-socks-edge sockopts
+}

@@ -825,6 +825,19 @@ static void test_validate_fds(void **state)
 		c.uid = (uint32_t)-1;
 		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "uid 4294967295");
 	}
+
+	samples_init(&s);
+	s.unixsk[0].has_timestamp = true;
+	s.unixsk[0].timestamp = 30;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "timestamp option 30");
+	samples_init(&s);
+	s.unixsk[0].has_rcvlowat = true;
+	s.unixsk[0].rcvlowat = 0;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "SO_RCVLOWAT 0");
+	samples_init(&s);
+	s.unixsk[0].has_rcvtimeo_us = true;
+	s.unixsk[0].rcvtimeo_us = UINT64_MAX;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "timeouts of");
 }
 
 /* --- names ------------------------------------------------------------------ */

@@ -62,6 +62,15 @@
  *                         the root reads them in order; the credentials
  *                         name the child, then (unchecked) anyone, then
  *                         the root.
+ *   fd-socks-edge sockopts
+ *                         a stream pair (fds 80, 81) and a datagram pair
+ *                         (82, 83) with options set on 80: SO_RCVTIMEO and
+ *                         SO_SNDTIMEO 0.3 s, SO_PASSPIDFD, SO_TIMESTAMP,
+ *                         SO_RCVLOWAT 5, SO_PASSSEC, SO_OOBINLINE,
+ *                         SO_PASSRIGHTS off; on 82 SO_TIMESTAMPNS and
+ *                         SO_RCVTIMEO 1.5 s. After the restore getsockopt
+ *                         reads each again, and a read of 80 fails with
+ *                         EAGAIN after about 0.3 s.
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -77,6 +86,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -607,6 +617,93 @@ static void creds(void)
 		}
 }
 
+/* --- sockopts --- */
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+
+static void expect_opt(int fd, int opt, const char *name, int want)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
+		vl_fail("fd %d: %s: %s", fd, name, strerror(errno));
+	else if (v != want)
+		vl_fail("fd %d: %s is %d, expected %d", fd, name, v, want);
+}
+
+static void expect_timeo(int fd, int opt, const char *name, long usec)
+{
+	struct timeval tv = { -1, -1 };
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0 || tv.tv_sec * 1000000 + tv.tv_usec != usec)
+		vl_fail("fd %d: %s is %ld.%06ld s, expected %ld us", fd, name, (long)tv.tv_sec, (long)tv.tv_usec, usec);
+}
+
+static void sockopts(void)
+{
+	static const int fds[] = { 80, 81, 82, 83 };
+	struct timeval tv = { 0, 300000 }, tv2 = { 1, 500000 };
+	int sv[2], one = 1, zero = 0, lowat = 5;
+	uint64_t t0;
+	char b[8];
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		vl_die("socketpair");
+	vl_move_fd(sv[0], 80);
+	vl_move_fd(sv[1], 81);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
+		vl_die("socketpair");
+	vl_move_fd(sv[0], 82);
+	vl_move_fd(sv[1], 83);
+	if (setsockopt(80, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_PASSSEC, &one, sizeof(one)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)) < 0 ||
+	    setsockopt(80, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) < 0 ||
+	    setsockopt(82, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+	    setsockopt(82, SOL_SOCKET, SO_RCVTIMEO, &tv2, sizeof(tv2)) < 0)
+		vl_die("setsockopt");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 4);
+	expect_timeo(80, SO_RCVTIMEO, "SO_RCVTIMEO", 300000);
+	expect_timeo(80, SO_SNDTIMEO, "SO_SNDTIMEO", 300000);
+	expect_opt(80, SO_PASSPIDFD, "SO_PASSPIDFD", 1);
+	expect_opt(80, SO_TIMESTAMP, "SO_TIMESTAMP", 1);
+	expect_opt(80, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 0);
+	expect_opt(80, SO_RCVLOWAT, "SO_RCVLOWAT", 5);
+	expect_opt(80, SO_PASSSEC, "SO_PASSSEC", 1);
+	expect_opt(80, SO_OOBINLINE, "SO_OOBINLINE", 1);
+	expect_opt(80, SO_PASSRIGHTS, "SO_PASSRIGHTS", 0);
+	expect_opt(80, SO_PASSCRED, "SO_PASSCRED", 0);
+	expect_timeo(81, SO_RCVTIMEO, "SO_RCVTIMEO", 0);
+	expect_opt(81, SO_TIMESTAMP, "SO_TIMESTAMP", 0);
+	expect_opt(81, SO_RCVLOWAT, "SO_RCVLOWAT", 1);
+	expect_opt(81, SO_PASSRIGHTS, "SO_PASSRIGHTS", 1);
+	expect_opt(82, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+	expect_opt(82, SO_TIMESTAMP, "SO_TIMESTAMP", 0);
+	expect_timeo(82, SO_RCVTIMEO, "SO_RCVTIMEO", 1500000);
+	t0 = vl_now_ms();
+	n = recv(80, b, sizeof(b), 0);
+	if (n >= 0 || errno != EAGAIN)
+		vl_fail("a read of fd 80 with its timeout: %zd (%s), expected EAGAIN", n, n < 0 ? strerror(errno) : "");
+	else if (vl_now_ms() - t0 < 250 || vl_now_ms() - t0 > 3000)
+		vl_fail("a read of fd 80 with its 0.3 s timeout took %llu ms", (unsigned long long)(vl_now_ms() - t0));
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -621,6 +718,8 @@ int main(int argc, char **argv)
 		unconnected();
 	else if (!strcmp(mode, "reset"))
 		reset(argc > 2 ? argv[2] : "/dev/null");
+	else if (!strcmp(mode, "sockopts"))
+		sockopts();
 	else if (!strcmp(mode, "creds"))
 		creds();
 	else if (!strcmp(mode, "oob"))
