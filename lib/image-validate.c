@@ -353,6 +353,10 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	      "socket %u: timestamp option %u", e->id, e->timestamp);
 	CHECK(!e->has_rcvlowat || (e->rcvlowat >= 1 && e->rcvlowat <= INT32_MAX), "socket %u: SO_RCVLOWAT %u",
 	      e->id, e->rcvlowat);
+	CHECK(!e->detached || (e->has_name && e->name.data[0] && !e->has_vfs_mode),
+	      "socket %u: detached without a path name, or with its socket file", e->id);
+	CHECK(!e->has_vfs_uid || e->vfs_uid != (uint32_t)-1, "socket %u: socket file owner -1", e->id);
+	CHECK(!e->has_vfs_gid || e->vfs_gid != (uint32_t)-1, "socket %u: socket file group -1", e->id);
 	CHECK(!e->conn_reset || (e->type == SOCK_STREAM && e->peer_closed),
 	      "socket %u: a pending reset on a socket that is not a stream whose peer was closed", e->id);
 	return 0;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -342,6 +343,90 @@ static void sock_options(int sk, UnixSkEntry *e)
 	e->passrights = false;
 }
 
+static bool same_name(const struct crl_unix_sk *a, const struct crl_unix_sk *b)
+{
+	return a->name_len == b->name_len && !memcmp(a->name, b->name, a->name_len);
+}
+
+/* Another socket of the dump bound to s's name whose socket file is ino. */
+static bool file_of_other(const struct dump_sockets *f, const struct dump_sock *s, uint64_t ino)
+{
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (&f->socks[i] != s && f->socks[i].diag.has_vfs && f->socks[i].diag.vfs_ino == ino &&
+		    same_name(&f->socks[i].diag, &s->diag))
+			return true;
+	return false;
+}
+
+/* s is a connection the restore makes through a listening socket of the
+ * dump of its name and type, without binding it. */
+static bool through_listener(const struct dump_sockets *f, const struct dump_sock *s)
+{
+	if (s->diag.type == SOCK_DGRAM || s->diag.state == TCP_LISTEN || !s->diag.has_peer)
+		return false;
+	for (size_t i = 0; i < f->nr_socks; i++)
+		if (f->socks[i].diag.state == TCP_LISTEN && f->socks[i].diag.type == s->diag.type &&
+		    same_name(&f->socks[i].diag, &s->diag))
+			return true;
+	return false;
+}
+
+/*
+ * The socket file of a path name: its mode and owner when the path still
+ * leads to it. When it does not, the restore binds the name and removes the
+ * file again (detached): the path must be free for that, or hold the file
+ * of another socket of the dump of that name (bound again after), and its
+ * directory must exist. Otherwise refused, but for a connection made
+ * through its listener, which binds nothing.
+ */
+static int sock_file(struct dump_ctx *ctx, const struct dump_sock *s, UnixSkEntry *e)
+{
+	const struct crl_unix_sk *d = &s->diag;
+	int n = strnlen(d->name, d->name_len);
+	char path[PATH_MAX], dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (!d->has_vfs)
+		return 0;
+	e->has_vfs_dev = e->has_vfs_ino = true;
+	e->vfs_dev = d->vfs_dev;
+	e->vfs_ino = d->vfs_ino;
+	if (!d->name_len || !d->name[0])
+		return 0;
+	/* A relative name is relative to the binder's cwd at bind time; the
+	 * task's cwd is the best guess left. */
+	if (d->name[0] == '/')
+		snprintf(path, sizeof(path), "%.*s", n, d->name);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", s->pid, n, d->name);
+	if (stat(path, &st) == 0 && st.st_ino == d->vfs_ino) {
+		e->has_vfs_mode = e->has_vfs_uid = e->has_vfs_gid = true;
+		e->vfs_mode = st.st_mode & 07777;
+		e->vfs_uid = st.st_uid;
+		e->vfs_gid = st.st_gid;
+		return 0;
+	}
+	if (through_listener(ctx->sockets, s))
+		return 0;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode) || !file_of_other(ctx->sockets, s, st.st_ino))
+			return log_error_errno(-EOPNOTSUPP, "task %d fd %d: unix socket bound to %.*s, which now "
+							    "leads to another file; not supported",
+					       s->pid, s->fd, n, d->name);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (errno != ENOENT || !slash || stat(dir[0] ? dir : "/", &st) < 0 || !S_ISDIR(st.st_mode))
+			return log_error_errno(-EOPNOTSUPP, "task %d fd %d: unix socket bound to %.*s, whose "
+							    "directory was removed; not supported",
+					       s->pid, s->fd, n, d->name);
+	}
+	e->has_detached = e->detached = true;
+	return 0;
+}
+
 static uint32_t sock_id_of(const struct dump_sockets *f, uint64_t ino)
 {
 	for (size_t i = 0; i < f->nr_socks; i++)
@@ -419,26 +504,9 @@ static int dump_socket(struct dump_ctx *ctx, const struct dump_sock *s, struct c
 	}
 	e.has_shutdown = d->shutdown != 0;
 	e.shutdown = d->shutdown;
-	if (d->has_vfs) {
-		struct stat st;
-
-		e.has_vfs_dev = e.has_vfs_ino = true;
-		e.vfs_dev = d->vfs_dev;
-		e.vfs_ino = d->vfs_ino;
-		char path[PATH_MAX];
-
-		/* A relative name is relative to the binder's cwd at bind
-		 * time; the task's cwd is the best guess left. */
-		if (d->name_len && d->name[0] == '/')
-			snprintf(path, sizeof(path), "%.*s", (int)strnlen(d->name, d->name_len), d->name);
-		else
-			snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", s->pid,
-				 (int)strnlen(d->name, d->name_len), d->name);
-		if (d->name_len && d->name[0] && stat(path, &st) == 0 && st.st_ino == d->vfs_ino) {
-			e.has_vfs_mode = true;
-			e.vfs_mode = st.st_mode & 07777;
-		}
-	}
+	r = sock_file(ctx, s, &e);
+	if (r < 0)
+		return r;
 	olen = sizeof(v);
 	if (getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &olen) == 0) {
 		e.has_rcvbuf = true;

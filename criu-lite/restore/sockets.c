@@ -60,20 +60,51 @@ static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name,
 		snprintf(buf, len, "%s/%.*s", t->core->cwd, n, name->data);
 }
 
-/* A path name must be free to bind: the socket file the dumped socket left
- * behind is removed; anything else there (another restored socket's file
- * among them) stops the restore. */
-static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
+/* The socket that this restore bound to path, whose file st is. */
+static struct rst_sock *bound_by(struct rst_ctx *ctx, const char *path, const struct stat *st)
+{
+	for (size_t i = 0; i < ctx->nr_socks; i++)
+		if (ctx->socks[i].bound_path[0] && ctx->socks[i].bound_ino == st->st_ino &&
+		    !strcmp(ctx->socks[i].bound_path, path))
+			return &ctx->socks[i];
+	return NULL;
+}
+
+/* st, at path, is a socket file that a dumped socket bound to name left
+ * behind (its vfs_ino), not one this restore made. */
+static bool left_behind(struct rst_ctx *ctx, const ProtobufCBinaryData *name, const char *path,
+			const struct stat *st)
+{
+	if (!S_ISSOCK(st->st_mode) || bound_by(ctx, path, st))
+		return false;
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		const UnixSkEntry *o = ctx->socks[i].e;
+
+		if (o->has_name && same_bytes(&o->name, name) && (!o->has_vfs_ino || o->vfs_ino == st->st_ino))
+			return true;
+	}
+	return false;
+}
+
+/* A path name must be free to bind: a socket file a dumped socket of that
+ * name left behind is removed, and so is the file this restore made for a
+ * detached socket (it goes anyway); anything else there (another restored
+ * socket's file among them) stops the restore. */
+static int free_path(struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	struct rst_sock *o;
 
 	if (!e->has_name || e->name.data[0] == '\0')
 		return 0;
 	sock_path(t, &e->name, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
-	if (!S_ISSOCK(st.st_mode) || (e->has_vfs_ino && st.st_ino != e->vfs_ino))
+	o = bound_by(ctx, path, &st);
+	if (o && o->e->detached)
+		o->bound_path[0] = '\0';
+	else if (!left_behind(ctx, &e->name, path, &st))
 		return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	if (unlink(path) < 0)
 		return log_error_errno(negative_errno(), "socket %s: cannot remove the old socket file: %m", path);
@@ -185,6 +216,10 @@ static int bind_name(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 		s->bound_ino = lstat(s->bound_path, &st) == 0 ? st.st_ino : 0;
 		if (e->has_vfs_mode && chmod(s->bound_path, e->vfs_mode) < 0)
 			log_warn("socket %s: cannot give it mode %o: %m", s->bound_path, e->vfs_mode);
+		if ((e->has_vfs_uid || e->has_vfs_gid) &&
+		    lchown(s->bound_path, e->has_vfs_uid ? e->vfs_uid : (uid_t)-1,
+			   e->has_vfs_gid ? e->vfs_gid : (gid_t)-1) < 0)
+			log_warn("socket %s: cannot give it owner %u:%u: %m", s->bound_path, e->vfs_uid, e->vfs_gid);
 	}
 	return r;
 }
@@ -273,17 +308,20 @@ static bool accepted_end(const UnixSkEntry *x, const UnixSkEntry *y)
 	       (y ? y->has_peer_name && same_bytes(&x->name, &y->peer_name) : x->peer_closed);
 }
 
-/* The restored listening socket with x's name and type, if any. */
+/* The restored listening socket with x's name and type, if any: the one
+ * the name leads to (a detached one's file may be gone already). */
 static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x)
 {
+	struct rst_sock *found = NULL;
+
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *l = &ctx->socks[i];
 
 		if (l->e->state == TCP_LISTEN && l->e->type == x->type && l->e->has_name && l->owner &&
-		    same_bytes(&l->e->name, &x->name))
-			return l;
+		    same_bytes(&l->e->name, &x->name) && (!found || found->e->detached))
+			found = l;
 	}
-	return NULL;
+	return found;
 }
 
 /* A listening socket that accepts connections for the restore: a restored
@@ -386,13 +424,15 @@ int rst_make_sockets(struct rst_ctx *ctx)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
-		struct rst_sock *s = &ctx->socks[i];
+	/* Detached ones first: another socket may bind their path after. */
+	for (int detached = 1; detached >= 0; detached--)
+		for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
+			struct rst_sock *s = &ctx->socks[i];
 
-		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
-		    !s->e->peer_outside)
-			r = make_plain(ctx, s->holder, s);
-	}
+			if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
+			    !s->e->peer_outside && s->e->detached == detached)
+				r = make_plain(ctx, s->holder, s);
+		}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i], *p, *x, *y, *l;
 
@@ -713,6 +753,18 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
+	/* Socket files the dumped sockets no longer had: kept until every
+	 * socket was connected and refilled (by name), removed now. */
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+
+		if (s->e->detached && s->bound_path[0]) {
+			if (unlink(s->bound_path) < 0)
+				return log_error_errno(negative_errno(), "socket %s: cannot remove it again: %m",
+						       s->bound_path);
+			s->bound_path[0] = '\0';
+		}
+	}
 	return 0;
 }
 
@@ -740,7 +792,7 @@ int rst_check_socket_paths(struct rst_ctx *ctx)
 		if (!s->holder || !s->e->has_name || !s->e->name.data[0])
 			continue;
 		sock_path(s->holder, &s->e->name, path, sizeof(path));
-		if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || (s->e->has_vfs_ino && st.st_ino != s->e->vfs_ino)))
+		if (lstat(path, &st) == 0 && !left_behind(ctx, &s->e->name, path, &st))
 			return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	}
 	return 0;

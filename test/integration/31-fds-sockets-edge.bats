@@ -64,3 +64,25 @@ load fd-helpers
 @test "31-fds sockets: socket options kept: timeouts, SO_PASSPIDFD, timestamps, SO_RCVLOWAT, SO_PASSSEC, SO_OOBINLINE, SO_PASSRIGHTS" {
 	dump_restore_check fd-socks-edge sockopts
 }
+
+@test "31-fds sockets: a listener and a datagram socket whose socket files were removed: still gone after the restore, connections and queues kept" {
+	dump_restore_check fd-socks-edge detached
+}
+
+@test "31-fds sockets: a listener whose path was taken by a second listener of the tree: new connections reach the second" {
+	dump_restore_check fd-socks-edge rebind
+}
+
+@test "31-fds sockets: a listener whose directory was removed is refused, naming the path" {
+	start_victim fd-socks-edge dir-removed
+	refused_dump "$ROOT" 97 "sd/s.sock, whose directory was removed"
+}
+
+@test "31-fds sockets: a listener whose path is now a regular file is refused, naming the path" {
+	start_victim fd-socks-edge occupied
+	refused_dump "$ROOT" 97 "occ.sock, which now leads to another file"
+}
+
+@test "31-fds sockets: the socket file of a listener of uid 65534 keeps its owner: the task can still connect to it" {
+	dump_restore_check fd-socks-edge user-owner
+}

@@ -838,6 +838,14 @@ static void test_validate_fds(void **state)
 	s.unixsk[0].has_rcvtimeo_us = true;
 	s.unixsk[0].rcvtimeo_us = UINT64_MAX;
 	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "timeouts of");
+	samples_init(&s);
+	s.unixsk[0].has_detached = s.unixsk[0].detached = true;
+	s.unixsk[0].has_vfs_mode = true;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "detached without a path name");
+	samples_init(&s);
+	s.unixsk[0].has_vfs_uid = true;
+	s.unixsk[0].vfs_uid = (uint32_t)-1;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "socket file owner -1");
 }
 
 /* --- names ------------------------------------------------------------------ */

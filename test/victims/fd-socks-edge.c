@@ -71,6 +71,31 @@
  *                         SO_RCVTIMEO 1.5 s. After the restore getsockopt
  *                         reads each again, and a read of 80 fails with
  *                         EAGAIN after about 0.3 s.
+ *   fd-socks-edge detached
+ *                         the root listens on $CRL_TEST_DIR/det.sock (fd
+ *                         90) with an accepted connection (91, client 92)
+ *                         holding bytes both ways, and holds a datagram
+ *                         socket bound to ddet.sock (93) with a message
+ *                         from its connected client (94); then both socket
+ *                         files are removed. After the restore they are
+ *                         still gone (a connection by name fails), the
+ *                         sockets keep their names, bytes and peers.
+ *   fd-socks-edge rebind  the root listens on rb.sock (fd 95), removes the
+ *                         file, and listens on rb.sock again (96). After
+ *                         the restore a connection by name reaches 96.
+ *   fd-socks-edge dir-removed
+ *                         a listener bound in $CRL_TEST_DIR/sd/, which was
+ *                         removed (fd 97): the dump is refused; the tree
+ *                         that runs on still listens.
+ *   fd-socks-edge occupied
+ *                         a listener (fd 97) whose path occ.sock was
+ *                         removed and is now a regular file: refused.
+ *   fd-socks-edge user-owner
+ *                         the child, uid and gid 65534, listens on
+ *                         $CRL_TEST_DIR/u/user.sock (fd 98, mode 0755 by
+ *                         its umask 022). After the restore the file is
+ *                         still the child's, and the child can connect to
+ *                         its own listener.
  *
  * Every task also checks its pid and parent and the exact set of its fds.
  */
@@ -79,6 +104,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,6 +730,178 @@ static void sockopts(void)
 		vl_fail("a read of fd 80 with its 0.3 s timeout took %llu ms", (unsigned long long)(vl_now_ms() - t0));
 }
 
+/* --- detached, rebind, dir-removed, occupied, user-owner --- */
+
+static socklen_t path_addr(const char *name, struct sockaddr_un *a)
+{
+	char *p = vl_path(name);
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	snprintf(a->sun_path, sizeof(a->sun_path), "%s", p);
+	free(p);
+	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
+}
+
+static void bind_to(int fd, const struct sockaddr_un *a, socklen_t alen)
+{
+	if (bind(fd, (const struct sockaddr *)a, alen) < 0)
+		vl_die("bind");
+}
+
+static void expect_no_file(const char *what, const struct sockaddr_un *a)
+{
+	struct stat st;
+
+	if (lstat(a->sun_path, &st) == 0)
+		vl_fail("%s: %s exists after the restore (mode %o)", what, a->sun_path, st.st_mode);
+}
+
+static void detached(void)
+{
+	static const int fds[] = { 90, 91, 92, 93, 94 };
+	struct sockaddr_un a, d;
+	socklen_t alen = path_addr("det.sock", &a), dlen = path_addr("ddet.sock", &d);
+	int c;
+
+	new_sock(SOCK_STREAM, 90);
+	bind_to(90, &a, alen);
+	if (listen(90, 4) < 0)
+		vl_die("listen");
+	new_sock(SOCK_STREAM, 92);
+	if (connect(92, (struct sockaddr *)&a, alen) < 0)
+		vl_die("connect");
+	accept_to(90, 91);
+	vl_write_all("to the accepted end", 92, "up", 2);
+	vl_write_all("to the client", 91, "down", 4);
+	new_sock(SOCK_DGRAM, 93);
+	bind_to(93, &d, dlen);
+	new_sock(SOCK_DGRAM, 94);
+	if (connect(94, (struct sockaddr *)&d, dlen) < 0 || send(94, "dgram", 5, 0) != 5)
+		vl_die("datagram client");
+	if (unlink(a.sun_path) < 0 || unlink(d.sun_path) < 0)
+		vl_die("unlink");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 5);
+	expect_no_file("listener", &a);
+	expect_no_file("datagram socket", &d);
+	expect_sockname("listener", 90, &a, alen);
+	expect_sockname("datagram socket", 93, &d, dlen);
+	expect_text("accepted end", 91, "up");
+	expect_text("client", 92, "down");
+	expect_recv("datagram socket, queued at the dump", 93, 0, "dgram");
+	if (send(94, "again", 5, 0) != 5)
+		vl_fail("datagram client: send after the restore: %s", strerror(errno));
+	expect_recv("datagram socket, sent after the restore", 93, 0, "again");
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&a, alen) == 0 || errno != ENOENT)
+		vl_fail("a connection to the removed name: %s, expected ENOENT", strerror(errno));
+	close(c);
+}
+
+static void rebind(void)
+{
+	static const int fds[] = { 95, 96 };
+	struct sockaddr_un a;
+	socklen_t alen = path_addr("rb.sock", &a);
+	struct pollfd p = { .fd = 95, .events = POLLIN };
+
+	new_sock(SOCK_STREAM, 95);
+	bind_to(95, &a, alen);
+	if (listen(95, 4) < 0 || unlink(a.sun_path) < 0)
+		vl_die("listen and unlink");
+	new_sock(SOCK_STREAM, 96);
+	bind_to(96, &a, alen);
+	if (listen(96, 4) < 0)
+		vl_die("listen");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 2);
+	expect_sockname("the first listener", 95, &a, alen);
+	expect_sockname("the second listener", 96, &a, alen);
+	name_addr = a;
+	name_len = alen;
+	if (fork() == 0) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		_exit(connect(fd, (struct sockaddr *)&a, alen) < 0 || write(fd, "hi\n", 3) != 3);
+	}
+	answer_one("the second listener", 96);
+	if (poll(&p, 1, 0) != 0)
+		vl_fail("the first listener has a connection");
+	wait(NULL);
+}
+
+static void refused_listener(bool dir)
+{
+	struct sockaddr_un a;
+	socklen_t alen;
+	char *sd = vl_path("sd");
+
+	if (dir && mkdir(sd, 0755) < 0)
+		vl_die("mkdir");
+	alen = path_addr(dir ? "sd/s.sock" : "occ.sock", &a);
+	new_sock(SOCK_STREAM, 97);
+	bind_to(97, &a, alen);
+	if (listen(97, 4) < 0 || unlink(a.sun_path) < 0)
+		vl_die("listen and unlink");
+	if (dir ? rmdir(sd) < 0 : vl_write_file(vl_dir(), "occ.sock", "a file\n") < 0)
+		vl_die("rmdir or the file");
+	free(sd);
+	vl_ready();
+	vl_wait();
+	if (listen(97, 8) < 0)
+		vl_fail("listen: %s", strerror(errno));
+	expect_sockname("the listener", 97, &a, alen);
+}
+
+static void user_child(void *arg)
+{
+	static const int fds[] = { 98 };
+	struct sockaddr_un a;
+	socklen_t alen = path_addr("u/user.sock", &a);
+	struct stat st;
+	int c;
+
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		vl_die("setuid 65534");
+	umask(022);
+	new_sock(SOCK_STREAM, 98);
+	bind_to(98, &a, alen);
+	if (listen(98, 4) < 0)
+		vl_die("listen");
+	vl_ready();
+	vl_wait();
+	vl_expect_fds(fds, 1);
+	if (lstat(a.sun_path, &st) < 0)
+		vl_fail("%s: %s", a.sun_path, strerror(errno));
+	else if (st.st_uid != 65534 || st.st_gid != 65534 || (st.st_mode & 07777) != 0755)
+		vl_fail("%s: owner %u:%u mode %o, expected 65534:65534 755", a.sun_path, st.st_uid, st.st_gid,
+			st.st_mode & 07777);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&a, alen) < 0)
+		vl_fail("uid 65534: connect to its own listener: %s", strerror(errno));
+	close(c);
+}
+
+static void user_owner(void)
+{
+	char *u = vl_path("u");
+
+	/* The test directory is 0700: let uid 65534 through. */
+	if (chmod(vl_dir(), 0711) < 0 || mkdir(u, 0777) < 0 || chmod(u, 0777) < 0)
+		vl_die("the directory u");
+	free(u);
+	vl_fork("child", user_child, NULL);
+	vl_ready();
+	vl_wait();
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -720,6 +918,16 @@ int main(int argc, char **argv)
 		reset(argc > 2 ? argv[2] : "/dev/null");
 	else if (!strcmp(mode, "sockopts"))
 		sockopts();
+	else if (!strcmp(mode, "detached"))
+		detached();
+	else if (!strcmp(mode, "rebind"))
+		rebind();
+	else if (!strcmp(mode, "dir-removed"))
+		refused_listener(true);
+	else if (!strcmp(mode, "occupied"))
+		refused_listener(false);
+	else if (!strcmp(mode, "user-owner"))
+		user_owner();
 	else if (!strcmp(mode, "creds"))
 		creds();
 	else if (!strcmp(mode, "oob"))
