@@ -26,6 +26,7 @@
 
 #include "crl/image.h"
 #include "crl/limits.h"
+#include "crl/nl.h"
 #include "crl/util.h"
 #include "image-validate.h"
 
@@ -368,5 +369,27 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 				   e->type == SOCK_DGRAM),
 	      "socket %u: connected outside the tree, not a datagram socket with a name to reach", e->id);
 	CHECK(e->n_queue <= (1u << 20), "socket %u: %zu queued messages", e->id, e->n_queue);
+	CHECK(!e->n_queue_cred || (e->n_queue_cred == e->n_queue && e->passcred),
+	      "socket %u: credentials for %zu of %zu queued messages (SO_PASSCRED %s)", e->id, e->n_queue_cred,
+	      e->n_queue, e->passcred ? "on" : "off");
+	for (size_t i = 0; i < e->n_queue_cred; i++)
+		CHECK(e->queue_cred[i]->pid <= (1u << 22) && e->queue_cred[i]->uid != (uint32_t)-1 &&
+			      e->queue_cred[i]->gid != (uint32_t)-1,
+		      "socket %u: message %zu: credentials pid %u uid %u gid %u", e->id, i, e->queue_cred[i]->pid,
+		      e->queue_cred[i]->uid, e->queue_cred[i]->gid);
+	CHECK(e->rcvtimeo_us <= (1ull << 52) && e->sndtimeo_us <= (1ull << 52),
+	      "socket %u: timeouts of %llu and %llu us", e->id, (unsigned long long)e->rcvtimeo_us,
+	      (unsigned long long)e->sndtimeo_us);
+	CHECK(!e->has_timestamp || e->timestamp == SO_TIMESTAMP_OLD || e->timestamp == SO_TIMESTAMPNS_OLD ||
+		      e->timestamp == SO_TIMESTAMP_NEW || e->timestamp == SO_TIMESTAMPNS_NEW,
+	      "socket %u: timestamp option %u", e->id, e->timestamp);
+	CHECK(!e->has_rcvlowat || (e->rcvlowat >= 1 && e->rcvlowat <= INT32_MAX), "socket %u: SO_RCVLOWAT %u",
+	      e->id, e->rcvlowat);
+	CHECK(!e->detached || (e->has_name && e->name.data[0] && !e->has_vfs_mode),
+	      "socket %u: detached without a path name, or with its socket file", e->id);
+	CHECK(!e->has_vfs_uid || e->vfs_uid != (uint32_t)-1, "socket %u: socket file owner -1", e->id);
+	CHECK(!e->has_vfs_gid || e->vfs_gid != (uint32_t)-1, "socket %u: socket file group -1", e->id);
+	CHECK(!e->conn_reset || (e->type == SOCK_STREAM && e->peer_closed),
+	      "socket %u: a pending reset on a socket that is not a stream whose peer was closed", e->id);
 	return 0;
 }

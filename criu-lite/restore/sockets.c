@@ -14,10 +14,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "crl/kernel.h"
 #include "crl/log.h"
+#include "crl/nl.h"
 #include "restore.h"
 
 /* Connected to each other: a pair (a socket connected to itself is not). */
@@ -58,49 +60,79 @@ static void sock_path(const struct rst_task *t, const ProtobufCBinaryData *name,
 		snprintf(buf, len, "%s/%.*s", t->core->cwd, n, name->data);
 }
 
-/* Whether path is the socket file st that a socket of this restore bound:
- * several sockets bear one name when a listener that is gone left
- * accepted connections. */
-static bool bound_here(const struct rst_ctx *ctx, const char *path, const struct stat *st)
+/* The socket that this restore bound to path, whose file st is. */
+static struct rst_sock *bound_by(struct rst_ctx *ctx, const char *path, const struct stat *st)
 {
 	for (size_t i = 0; i < ctx->nr_socks; i++)
 		if (ctx->socks[i].bound_path[0] && ctx->socks[i].bound_ino == st->st_ino &&
 		    !strcmp(ctx->socks[i].bound_path, path))
+			return &ctx->socks[i];
+	return NULL;
+}
+
+/* st, at path, is a socket file that a dumped socket bound to name left
+ * behind (its vfs_ino), not one this restore made. */
+static bool left_behind(struct rst_ctx *ctx, const ProtobufCBinaryData *name, const char *path,
+			const struct stat *st)
+{
+	if (!S_ISSOCK(st->st_mode) || bound_by(ctx, path, st))
+		return false;
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		const UnixSkEntry *o = ctx->socks[i].e;
+
+		if (o->has_name && same_bytes(&o->name, name) && (!o->has_vfs_ino || o->vfs_ino == st->st_ino))
 			return true;
+	}
 	return false;
 }
 
-/* A path name must be free to bind: the socket file the dumped socket left
- * behind (or another restored socket of the same name made) is removed;
- * anything else there stops the restore. */
-static int free_path(const struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
+/* A path name must be free to bind: a socket file a dumped socket of that
+ * name left behind is removed, and so is the file this restore made for a
+ * detached socket (it goes anyway); anything else there (another restored
+ * socket's file among them) stops the restore. */
+static int free_path(struct rst_ctx *ctx, const struct rst_task *t, const UnixSkEntry *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	struct rst_sock *o;
 
 	if (!e->has_name || e->name.data[0] == '\0')
 		return 0;
 	sock_path(t, &e->name, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "socket %s: %m", path);
-	if (!S_ISSOCK(st.st_mode) ||
-	    (e->has_vfs_ino && st.st_ino != e->vfs_ino && !bound_here(ctx, path, &st)))
+	o = bound_by(ctx, path, &st);
+	if (o && o->e->detached)
+		o->bound_path[0] = '\0';
+	else if (!left_behind(ctx, &e->name, path, &st))
 		return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	if (unlink(path) < 0)
 		return log_error_errno(negative_errno(), "socket %s: cannot remove the old socket file: %m", path);
 	return 0;
 }
 
-static int set_int_opt(struct rst_task *t, int fd, int opt, int v, const char *what)
+static int set_opt(struct rst_task *t, int fd, int opt, const void *v, size_t len, const char *what)
 {
 	uint64_t addr;
 	int r;
 
 	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, &v, sizeof(v), &addr);
+	r = rst_put(t, v, len, &addr);
 	if (r >= 0)
-		r = RCALL(t, NULL, what, SYS_setsockopt, fd, SOL_SOCKET, opt, addr, sizeof(v));
+		r = RCALL(t, NULL, what, SYS_setsockopt, fd, SOL_SOCKET, opt, addr, len);
 	return r;
+}
+
+static int set_int_opt(struct rst_task *t, int fd, int opt, int v, const char *what)
+{
+	return set_opt(t, fd, opt, &v, sizeof(v), what);
+}
+
+static int set_timeo(struct rst_task *t, int fd, int opt, uint64_t us, const char *what)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	return set_opt(t, fd, opt, &tv, sizeof(tv), what);
 }
 
 static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
@@ -114,6 +146,22 @@ static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 		r = set_int_opt(t, fd, SO_SNDBUFFORCE, e->sndbuf / 2, "SO_SNDBUFFORCE");
 	if (r >= 0 && e->has_passcred && e->passcred)
 		r = set_int_opt(t, fd, SO_PASSCRED, 1, "SO_PASSCRED");
+	if (r >= 0 && e->has_rcvtimeo_us)
+		r = set_timeo(t, fd, SO_RCVTIMEO_OLD, e->rcvtimeo_us, "SO_RCVTIMEO");
+	if (r >= 0 && e->has_sndtimeo_us)
+		r = set_timeo(t, fd, SO_SNDTIMEO_OLD, e->sndtimeo_us, "SO_SNDTIMEO");
+	if (r >= 0 && e->has_timestamp)
+		r = set_int_opt(t, fd, e->timestamp, 1, "SO_TIMESTAMP");
+	if (r >= 0 && e->has_rcvlowat)
+		r = set_int_opt(t, fd, SO_RCVLOWAT, e->rcvlowat, "SO_RCVLOWAT");
+	if (r >= 0 && e->has_passpidfd && e->passpidfd)
+		r = set_int_opt(t, fd, SO_PASSPIDFD, 1, "SO_PASSPIDFD");
+	if (r >= 0 && e->has_passsec && e->passsec)
+		r = set_int_opt(t, fd, SO_PASSSEC, 1, "SO_PASSSEC");
+	if (r >= 0 && e->has_oobinline && e->oobinline)
+		r = set_int_opt(t, fd, SO_OOBINLINE, 1, "SO_OOBINLINE");
+	if (r >= 0 && e->has_passrights && !e->passrights)
+		r = set_int_opt(t, fd, SO_PASSRIGHTS, 0, "SO_PASSRIGHTS");
 	return r;
 }
 
@@ -134,22 +182,11 @@ static socklen_t reach_addr(const ProtobufCBinaryData *name, pid_t binder, struc
 	return make_addr((const uint8_t *)path, strlen(path) + 1, a);
 }
 
-static int sock_call_addr(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name)
-{
-	struct sockaddr_un a;
-	socklen_t alen = make_addr(name->data, name->len, &a);
-	uint64_t addr;
-	int r;
-
-	crl_rsys_scratch_reset(&t->rsys);
-	r = rst_put(t, &a, alen, &addr);
-	if (r >= 0)
-		r = RCALL(t, NULL, what, nr, fd, addr, alen);
-	return r;
-}
-
-/* connect() fd of task t to the socket binder bound to name. */
-static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *name, pid_t binder, const char *what)
+/* A call that takes a unix address (bind, connect) made by t on fd: the
+ * address of the socket binder bound to name (see reach_addr; binder 0: the
+ * name as it is). */
+static int sock_call(struct rst_task *t, long nr, const char *what, int fd, const ProtobufCBinaryData *name,
+		     pid_t binder)
 {
 	struct sockaddr_un a;
 	socklen_t alen = reach_addr(name, binder, &a);
@@ -159,7 +196,7 @@ static int sock_connect(struct rst_task *t, int fd, const ProtobufCBinaryData *n
 	crl_rsys_scratch_reset(&t->rsys);
 	r = rst_put(t, &a, alen, &addr);
 	if (r >= 0)
-		r = RCALL(t, NULL, what, SYS_connect, fd, addr, alen);
+		r = RCALL(t, NULL, what, nr, fd, addr, alen);
 	return r;
 }
 
@@ -171,7 +208,7 @@ static int bind_name(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 	int r = free_path(ctx, t, e);
 
 	if (r >= 0)
-		r = sock_call_addr(t, SYS_bind, "bind", s->fd, &e->name);
+		r = sock_call(t, SYS_bind, "bind", s->fd, &e->name, 0);
 	if (r >= 0 && e->name.data[0]) {
 		struct stat st;
 
@@ -179,6 +216,10 @@ static int bind_name(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 		s->bound_ino = lstat(s->bound_path, &st) == 0 ? st.st_ino : 0;
 		if (e->has_vfs_mode && chmod(s->bound_path, e->vfs_mode) < 0)
 			log_warn("socket %s: cannot give it mode %o: %m", s->bound_path, e->vfs_mode);
+		if ((e->has_vfs_uid || e->has_vfs_gid) &&
+		    lchown(s->bound_path, e->has_vfs_uid ? e->vfs_uid : (uid_t)-1,
+			   e->has_vfs_gid ? e->vfs_gid : (gid_t)-1) < 0)
+			log_warn("socket %s: cannot give it owner %u:%u: %m", s->bound_path, e->vfs_uid, e->vfs_gid);
 	}
 	return r;
 }
@@ -192,19 +233,24 @@ void rst_unbind_sockets(struct rst_ctx *ctx)
 		}
 }
 
+/* A new unix socket in t, non-blocking while restored (nothing may hang the
+ * restore; each description gets its dumped flags when it is placed), kept
+ * in the holding range. */
+static int new_socket(struct rst_task *t, uint32_t type, int *ret_fd)
+{
+	long fd;
+	int r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	return r < 0 ? r : rst_hold_fd(t, fd, ret_fd);
+}
+
 /* socket(), in t, kept in the holding range; bound to its name if it has
  * one, listening if it was. */
 static int make_plain(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s)
 {
 	const UnixSkEntry *e = s->e;
-	long fd;
-	int r;
+	int r = new_socket(t, e->type, &s->fd);
 
-	/* Non-blocking while restored (nothing may hang the restore); each
-	 * description gets its dumped flags when it is placed. */
-	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (r >= 0)
-		r = rst_hold_fd(t, fd, &s->fd);
 	if (r < 0)
 		return r;
 	s->owner = t->pid;
@@ -251,79 +297,168 @@ static int make_pair(struct rst_ctx *ctx, struct rst_task *t, struct rst_sock *s
 	return r;
 }
 
-/* The listening socket of the tree whose connection x (accepted) and y (the
- * client) are: x bears the listener's name, y's peer name is it. */
-static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x, const UnixSkEntry *y)
+/* x was accepted from a listener: a stream or seqpacket socket that bears a
+ * name without listening, whose peer y names it (or whose peer was closed,
+ * y NULL). A socketpair() end bound after the fact looks the same, and is
+ * made the same way (its name then is not taken any more; see
+ * architecture.md). */
+static bool accepted_end(const UnixSkEntry *x, const UnixSkEntry *y)
 {
-	if (!x->has_name || !y->has_peer_name || !same_bytes(&x->name, &y->peer_name))
-		return NULL;
+	return x->type != SOCK_DGRAM && x->state != TCP_LISTEN && x->has_name &&
+	       (y ? y->has_peer_name && same_bytes(&x->name, &y->peer_name) : x->peer_closed);
+}
+
+/* The restored listening socket with x's name and type, if any: the one
+ * the name leads to (a detached one's file may be gone already). */
+static struct rst_sock *listener_of(struct rst_ctx *ctx, const UnixSkEntry *x)
+{
+	struct rst_sock *found = NULL;
+
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *l = &ctx->socks[i];
 
 		if (l->e->state == TCP_LISTEN && l->e->type == x->type && l->e->has_name && l->owner &&
-		    same_bytes(&l->e->name, &x->name))
-			return l;
+		    same_bytes(&l->e->name, &x->name) && (!found || found->e->detached))
+			found = l;
 	}
-	return NULL;
+	return found;
 }
 
-/* An accepted connection made again the way it was made: the client
- * connects to the restored listener, which accepts it; both ends keep their
- * addresses. */
-static int make_accepted(struct rst_ctx *ctx, struct rst_sock *l, struct rst_sock *accepted, struct rst_sock *client)
+/* A listening socket that accepts connections for the restore: a restored
+ * one, or one made for the time it takes. */
+struct acceptor {
+	struct rst_task *t;                /* the task holding it */
+	int fd;
+	const ProtobufCBinaryData *name;
+	pid_t binder;                      /* who bound the name (relative names) */
+};
+
+/*
+ * An accepted connection made again the way it was made: the client
+ * connects to the listener, which accepts it; both ends keep their
+ * addresses. A client that was closed is a new socket of the listener's
+ * task, kept as the accepted end's dead_fd: the queue is refilled through
+ * it, then it is closed and the accepted end sees its peer gone again.
+ */
+static int make_accepted(struct rst_ctx *ctx, const struct acceptor *l, struct rst_sock *accepted,
+			 struct rst_sock *client)
 {
-	struct rst_task *tc = client->holder ? client->holder : accepted->holder, *tl = task_of(ctx, l->owner);
+	struct rst_task *tc = client ? (client->holder ? client->holder : accepted->holder) : l->t;
+	int cfd = -1;
 	long fd;
 	int r;
 
-	r = make_plain(ctx, tc, client);
+	if (client) {
+		r = make_plain(ctx, tc, client);
+		cfd = client->fd;
+	} else {
+		r = new_socket(tc, accepted->e->type, &accepted->dead_fd);
+		cfd = accepted->dead_fd;
+	}
 	if (r >= 0)
-		r = sock_connect(tc, client->fd, &l->e->name, l->owner, "connect to the listener");
+		r = sock_call(tc, SYS_connect, "connect to the listener", cfd, l->name, l->binder);
 	if (r >= 0)
-		r = RCALL(tl, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		r = RCALL(l->t, &fd, "accept", SYS_accept4, l->fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (r >= 0)
-		r = rst_hold_fd(tl, fd, &accepted->fd);
+		r = rst_hold_fd(l->t, fd, &accepted->fd);
 	if (r < 0)
 		return r;
-	accepted->owner = tl->pid;
-	return sock_options(tl, accepted->fd, accepted->e);
+	accepted->owner = l->t->pid;
+	return sock_options(l->t, accepted->fd, accepted->e);
+}
+
+/* The peer of s in a pair, or NULL (a closed peer). */
+static struct rst_sock *pair_peer(struct rst_ctx *ctx, struct rst_sock *s)
+{
+	return mutual(ctx, s->e) ? &ctx->socks[s->e->peer_id - 1] : NULL;
+}
+
+/*
+ * The connections accepted from a listener that is gone, all of one name
+ * (the first is first): a listener is bound to the name again in the task
+ * of the first, accepts them, and is closed. Its socket file stays, as the
+ * old one did.
+ */
+static int accept_from_gone(struct rst_ctx *ctx, struct rst_sock *first)
+{
+	struct rst_task *t = first->holder;
+	struct rst_sock tmp = { .e = first->e, .fd = -1, .owner = t->pid };
+	struct acceptor l = { t, -1, &first->e->name, t->pid };
+	long fd;
+	int r;
+
+	r = RCALL(t, &fd, "socket", SYS_socket, AF_UNIX, first->e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (r < 0)
+		return r;
+	tmp.fd = l.fd = fd;
+	r = bind_name(ctx, t, &tmp);
+	/* A failed restore removes the file; the first accepted end answers
+	 * for it. */
+	memcpy(first->bound_path, tmp.bound_path, sizeof(tmp.bound_path));
+	first->bound_ino = tmp.bound_ino;
+	if (r >= 0)
+		r = RCALL(t, NULL, "listen", SYS_listen, l.fd, 128);
+	for (size_t i = first - ctx->socks; i < ctx->nr_socks && r >= 0; i++) {
+		struct rst_sock *s = &ctx->socks[i], *p;
+
+		if (s->owner || !s->holder || s->e->type != first->e->type)
+			continue;
+		p = pair_peer(ctx, s);
+		if ((p || s->e->peer_closed) && accepted_end(s->e, p ? p->e : NULL) &&
+		    same_bytes(&s->e->name, &first->e->name))
+			r = make_accepted(ctx, &l, s, p);
+	}
+	if (RCALL(t, NULL, "close", SYS_close, l.fd) < 0 && r >= 0)
+		r = -EIO;
+	return r;
 }
 
 /*
  * Every socket, before any fd is placed, in the order their links need:
  * names first (listeners, bound datagram sockets), then connections
- * (accepted ones through their listener, other pairs with socketpair()),
- * then datagram sockets connected to a name, then the rest.
+ * (accepted ones through their listener, or through a listener made for
+ * them when theirs is gone; other pairs with socketpair()), then datagram
+ * sockets connected to a name, then the rest.
  */
 int rst_make_sockets(struct rst_ctx *ctx)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
-		struct rst_sock *s = &ctx->socks[i];
+	/* Detached ones first: another socket may bind their path after. */
+	for (int detached = 1; detached >= 0; detached--)
+		for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
+			struct rst_sock *s = &ctx->socks[i];
 
-		if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
-		    !s->e->peer_outside)
-			r = make_plain(ctx, s->holder, s);
-	}
+			if (s->holder && !s->owner && s->e->has_name && !s->e->peer_id && !s->e->peer_closed &&
+			    !s->e->peer_outside && s->e->detached == detached)
+				r = make_plain(ctx, s->holder, s);
+		}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
-		struct rst_sock *s = &ctx->socks[i], *p, *l;
+		struct rst_sock *s = &ctx->socks[i], *p, *x, *y, *l;
 
 		if (s->owner || !s->holder)
 			continue;
-		if (s->e->peer_closed) {
-			r = make_pair(ctx, s->holder, s, NULL);
+		if (!s->e->peer_closed && !mutual(ctx, s->e))
+			continue;
+		p = pair_peer(ctx, s);
+		/* x the accepted end, y the client (NULL: closed) */
+		if (accepted_end(s->e, p ? p->e : NULL)) {
+			x = s;
+			y = p;
+		} else if (p && accepted_end(p->e, s->e)) {
+			x = p;
+			y = s;
+		} else {
+			r = make_pair(ctx, s->holder, s, p);
 			continue;
 		}
-		if (!mutual(ctx, s->e))
-			continue;
-		p = &ctx->socks[s->e->peer_id - 1];
-		if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, s->e, p->e)))
-			r = make_accepted(ctx, l, s, p);
-		else if (s->e->type != SOCK_DGRAM && (l = listener_of(ctx, p->e, s->e)))
-			r = make_accepted(ctx, l, p, s);
-		else
-			r = make_pair(ctx, s->holder, s, p);
+		if ((l = listener_of(ctx, x->e))) {
+			struct acceptor a = { task_of(ctx, l->owner), l->fd, &l->e->name, l->owner };
+
+			r = make_accepted(ctx, &a, x, y);
+		} else {
+			r = accept_from_gone(ctx, x);
+		}
 	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -334,7 +469,7 @@ int rst_make_sockets(struct rst_ctx *ctx)
 		r = make_plain(ctx, s->holder, s);
 		if (r >= 0 && s->e->peer_outside) {
 			/* Outside the tree: the name leads to it again. */
-			r = sock_connect(s->holder, s->fd, &s->e->peer_name, 0, "connect to a socket outside the tree");
+			r = sock_call(s->holder, SYS_connect, "connect to a socket outside the tree", s->fd, &s->e->peer_name, 0);
 			continue;
 		}
 		if (r < 0 || !s->e->peer_id)
@@ -349,7 +484,7 @@ int rst_make_sockets(struct rst_ctx *ctx)
 			return log_error_errno(-EOPNOTSUPP, "unix socket %u is connected to socket %u, which has no "
 							    "name to connect to again",
 					       s->e->id, peer->id);
-		r = sock_connect(s->holder, s->fd, &peer->name, ctx->socks[s->e->peer_id - 1].owner, "connect");
+		r = sock_call(s->holder, SYS_connect, "connect", s->fd, &peer->name, ctx->socks[s->e->peer_id - 1].owner);
 	}
 	return r;
 }
@@ -451,13 +586,52 @@ static void restore_sndbuf(int fd, int had)
 	}
 }
 
-static int send_one(int fd, const ProtobufCBinaryData *m, const struct sockaddr_un *to, socklen_t tolen)
+/*
+ * Send len bytes of message k of e's queue from fd (to an address, or to its
+ * peer), never waiting. With SO_PASSCRED the receiver reads the sender's
+ * credentials: the recorded ones are sent with it (root may name any
+ * process that exists); a sender that is gone (ESRCH) leaves criu-lite's,
+ * with a warning, and *gone is set for the rest of the message.
+ */
+static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *data, size_t len,
+			   const struct sockaddr_un *to, socklen_t tolen, bool *gone)
 {
+	const UnixSkCred *cred = k < e->n_queue_cred && !*gone ? e->queue_cred[k] : NULL;
+	char cbuf[CMSG_SPACE(sizeof(struct ucred))] = { 0 };
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_name = tolen ? (void *)to : NULL, .msg_namelen = tolen, .msg_iov = &iov,
+			     .msg_iovlen = 1 };
 	ssize_t n;
 
-	n = tolen ? sendto(fd, m->data, m->len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen)
-		  : send(fd, m->data, m->len, MSG_DONTWAIT);
-	if (n != (ssize_t)m->len)
+	if (cred) {
+		struct ucred u = { .pid = cred->pid, .uid = cred->uid, .gid = cred->gid };
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(u));
+		memcpy(CMSG_DATA(c), &u, sizeof(u));
+	}
+	n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno == ESRCH && cred) {
+		log_warn("unix socket %u: message %zu of its queue: its sender, pid %u, is gone; it is sent with "
+			 "criu-lite's credentials",
+			 e->id, k, cred->pid);
+		*gone = true;
+		return send_queued(e, k, fd, data, len, to, tolen, gone);
+	}
+	return n;
+}
+
+static int send_one(const UnixSkEntry *e, size_t k, int fd, const struct sockaddr_un *to, socklen_t tolen)
+{
+	bool gone = false;
+	ssize_t n = send_queued(e, k, fd, e->queue[k].data, e->queue[k].len, to, tolen, &gone);
+
+	if (n != (ssize_t)e->queue[k].len)
 		return n < 0 ? negative_errno() : -EIO;
 	return 0;
 }
@@ -475,7 +649,7 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 		socklen_t tolen = 0;
 		int r, had, fd_had;
 
-		if (!s->owner || !e->n_queue)
+		if (!s->owner || (!e->n_queue && !e->conn_reset))
 			continue;
 		if (e->peer_closed) {
 			peer = local_copy(s->owner, s->dead_fd);
@@ -509,9 +683,12 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 			int fd = peer;
 
 			if (e->type == SOCK_STREAM) {
+				bool gone = false;
+
 				/* Never wait: a full buffer would hang the restore. */
 				for (size_t done = 0; done < m->len;) {
-					ssize_t n = send(peer, m->data + done, m->len - done, MSG_DONTWAIT);
+					ssize_t n = send_queued(e, k, peer, m->data + done, m->len - done, NULL, 0,
+								&gone);
 
 					if (n <= 0)
 						return log_error_errno(n < 0 ? negative_errno() : -EIO,
@@ -530,7 +707,7 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 							       e->id);
 			}
 			fd_had = fd != peer ? widen_sndbuf(fd, e) : -1;
-			r = send_one(fd, m, &to, tolen);
+			r = send_one(e, k, fd, &to, tolen);
 			if (fd != peer) {
 				/* A sender of the tree keeps its own size;
 				 * what it sent stays charged to it. */
@@ -543,6 +720,15 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 				return log_error_errno(r, "unix socket %u: cannot queue message %zu again: %m", e->id, k);
 		}
 		restore_sndbuf(peer, had);
+		if (e->conn_reset) {
+			/* A byte left unread in the closed end's queue: closing
+			 * it sets ECONNRESET on this end, as it was. */
+			_cleanup_close_ int self = local_copy(s->owner, s->fd);
+
+			if (self < 0 || send(self, "", 1, MSG_DONTWAIT) != 1)
+				return log_error_errno(self < 0 ? self : negative_errno(),
+						       "unix socket %u: cannot make its pending reset again: %m", e->id);
+		}
 	}
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *s = &ctx->socks[i];
@@ -566,6 +752,18 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 		r = set_int_opt(task_of(ctx, s->owner), s->fd, SO_PEEK_OFF, s->e->peek_off, "SO_PEEK_OFF");
 		if (r < 0)
 			return r;
+	}
+	/* Socket files the dumped sockets no longer had: kept until every
+	 * socket was connected and refilled (by name), removed now. */
+	for (size_t i = 0; i < ctx->nr_socks; i++) {
+		struct rst_sock *s = &ctx->socks[i];
+
+		if (s->e->detached && s->bound_path[0]) {
+			if (unlink(s->bound_path) < 0)
+				return log_error_errno(negative_errno(), "socket %s: cannot remove it again: %m",
+						       s->bound_path);
+			s->bound_path[0] = '\0';
+		}
 	}
 	return 0;
 }
@@ -594,7 +792,7 @@ int rst_check_socket_paths(struct rst_ctx *ctx)
 		if (!s->holder || !s->e->has_name || !s->e->name.data[0])
 			continue;
 		sock_path(s->holder, &s->e->name, path, sizeof(path));
-		if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || (s->e->has_vfs_ino && st.st_ino != s->e->vfs_ino)))
+		if (lstat(path, &st) == 0 && !left_behind(ctx, &s->e->name, path, &st))
 			return log_error_errno(-EEXIST, "socket %s: something else took the path since the dump", path);
 	}
 	return 0;

@@ -816,6 +816,49 @@ static void test_validate_fds(void **state)
 	samples_init(&s);
 	s.unixsk[0].type = SOCK_RAW;
 	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "type 3");
+
+	samples_init(&s);
+	s.unixsk[0].has_conn_reset = s.unixsk[0].conn_reset = true;
+	s.unixsk[0].peer_closed = false;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "pending reset");
+
+	{
+		UnixSkCred c = UNIX_SK_CRED__INIT, *cs[2] = { &c, &c };
+
+		samples_init(&s);
+		s.unixsk[1].n_queue_cred = 1;
+		s.unixsk[1].queue_cred = cs;
+		s.unixsk[1].has_passcred = s.unixsk[1].passcred = true;
+		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "credentials for 1 of 2");
+		samples_init(&s);
+		s.unixsk[1].n_queue_cred = 2;
+		s.unixsk[1].queue_cred = cs;
+		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "SO_PASSCRED off");
+		s.unixsk[1].has_passcred = s.unixsk[1].passcred = true;
+		c.uid = (uint32_t)-1;
+		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "uid 4294967295");
+	}
+
+	samples_init(&s);
+	s.unixsk[0].has_timestamp = true;
+	s.unixsk[0].timestamp = 30;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "timestamp option 30");
+	samples_init(&s);
+	s.unixsk[0].has_rcvlowat = true;
+	s.unixsk[0].rcvlowat = 0;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "SO_RCVLOWAT 0");
+	samples_init(&s);
+	s.unixsk[0].has_rcvtimeo_us = true;
+	s.unixsk[0].rcvtimeo_us = UINT64_MAX;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "timeouts of");
+	samples_init(&s);
+	s.unixsk[0].has_detached = s.unixsk[0].detached = true;
+	s.unixsk[0].has_vfs_mode = true;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "detached without a path name");
+	samples_init(&s);
+	s.unixsk[0].has_vfs_uid = true;
+	s.unixsk[0].vfs_uid = (uint32_t)-1;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "socket file owner -1");
 }
 
 /* --- names ------------------------------------------------------------------ */
