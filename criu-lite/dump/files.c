@@ -54,6 +54,8 @@ struct dump_pipe {
 	/* The tree's ends of it: readers, writers, and whether any of them
 	 * is not standard input (readers) or output and error (writers). */
 	bool reader, writer, reader_not_stdin, writer_not_stdio;
+	pid_t bad_pid;               /* the first end of it that is not stdio */
+	int bad_fd;
 	pid_t outside;               /* a process outside the tree holding it */
 };
 
@@ -326,7 +328,7 @@ static int describe(struct dump_ctx *ctx, struct dump_task *t, int fd, const cha
 	return dump_refuse_fd(t, fd, link, "of a kind criu-lite does not know");
 }
 
-static void note_pipe_end(struct dump_files *f, const struct dump_desc *d, int fd)
+static void note_pipe_end(struct dump_files *f, const struct dump_desc *d, pid_t pid, int fd)
 {
 	struct dump_pipe *p;
 
@@ -335,10 +337,18 @@ static void note_pipe_end(struct dump_files *f, const struct dump_desc *d, int f
 	p = &f->pipes[d->pipe_id - 1];
 	if ((d->flags & O_ACCMODE) == O_WRONLY) {
 		p->writer = true;
-		p->writer_not_stdio |= fd != 1 && fd != 2;
+		if (fd != 1 && fd != 2 && !p->writer_not_stdio) {
+			p->writer_not_stdio = true;
+			p->bad_pid = pid;
+			p->bad_fd = fd;
+		}
 	} else {
 		p->reader = true;
-		p->reader_not_stdin |= fd != 0;
+		if (fd != 0 && !p->reader_not_stdin) {
+			p->reader_not_stdin = true;
+			p->bad_pid = pid;
+			p->bad_fd = fd;
+		}
 	}
 }
 
@@ -385,15 +395,20 @@ static int check_outside_pipes(struct dump_ctx *ctx)
 		return log_error_errno(r, "cannot look for processes outside the tree holding its pipes: %m");
 	for (size_t i = 0; i < f->nr_pipes; i++) {
 		const struct dump_pipe *p = &f->pipes[i];
-		char what[128];
+		pid_t pid = p->bad_pid ? p->bad_pid : p->pid;
+		int fd = p->bad_pid ? p->bad_fd : p->fd;
+		char what[160], link[64];
 
 		if (!p->outside || (p->writer && !p->reader && !p->writer_not_stdio) ||
 		    (p->reader && !p->writer && !p->reader_not_stdin))
 			continue;
-		snprintf(what, sizeof(what), "a pipe also held by process %d, outside the tree", p->outside);
-		return log_error_errno(-EOPNOTSUPP, "task %d: fd %d (pipe:[%llu]) is %s; not supported "
-						    "(only standard input, output and error may lead out of the tree)",
-				       p->pid, p->fd, (unsigned long long)p->ino, what);
+		snprintf(link, sizeof(link), "pipe:[%llu]", (unsigned long long)p->ino);
+		snprintf(what, sizeof(what), "a pipe also held by process %d, outside the tree (only standard "
+					     "input, output and error may lead out of it)",
+			 p->outside);
+		for (size_t k = 0; k < ctx->nr_tasks; k++)
+			if (ctx->tasks[k].pid == pid)
+				return dump_refuse_fd(&ctx->tasks[k], fd, link, what);
 	}
 	return 0;
 }
@@ -599,7 +614,7 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 		}
 		if (r < 0)
 			break;
-		note_pipe_end(f, &f->descs[id - 1], fds[i]);
+		note_pipe_end(f, &f->descs[id - 1], t->pid, fds[i]);
 		e.fd = fds[i];
 		e.desc_id = id;
 		e.cloexec = !!(flags & O_CLOEXEC);

@@ -349,6 +349,7 @@ int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags)
 /* --- pipes ------------------------------------------------------------ */
 
 struct fifo_scan {
+	struct rst_ctx *ctx;
 	const FileEntry *file;
 	pid_t holder;
 };
@@ -356,13 +357,20 @@ struct fifo_scan {
 static int fifo_holder(pid_t pid, int fd, const char *link, void *arg)
 {
 	struct fifo_scan *s = arg;
+	_cleanup_free_ char *info = NULL;
 	char path[64];
+	const char *p;
 	struct stat st;
 
-	if (strcmp(link, s->file->path))
-		return 0;
+	if (strcmp(link, s->file->path) || rst_task_index(s->ctx, pid) >= 0)
+		return 0; /* another file, or a task of the tree (an O_PATH fd made first) */
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	if (stat(path, &st) < 0 || st.st_dev != s->file->dev || st.st_ino != s->file->ino)
+		return 0;
+	/* An O_PATH fd does not keep the buffer. */
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	if (crl_read_file(path, &info, NULL) < 0 || !(p = strstr(info, "flags:")) ||
+	    (strtoul(p + 6, NULL, 8) & O_PATH))
 		return 0;
 	s->holder = pid;
 	return 1;
@@ -375,7 +383,7 @@ static int fifo_holder(pid_t pid, int fd, const char *link, void *arg)
  */
 static pid_t fifo_held(struct rst_ctx *ctx, const FileDescEntry *d)
 {
-	struct fifo_scan s = { rst_object(ctx, d->object_id)->file, 0 };
+	struct fifo_scan s = { ctx, rst_object(ctx, d->object_id)->file, 0 };
 
 	if (crl_proc_each_fd(fifo_holder, &s) < 0)
 		return 0;

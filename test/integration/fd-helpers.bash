@@ -161,3 +161,35 @@ while True:
 	STARTED+=($!)
 	wait_file "$T/pts" 10
 }
+
+# pipe_writer TEXT: a python3 process of the test (outside any victim tree)
+# that makes a pipe, writes TEXT and a newline into it and keeps only its
+# write end open; $T/stdin-pipe holds a path that opens that pipe
+# (/proc/PID/fd/N), for fd-files stdin. Its pid in WRITER_PID (recorded in
+# STARTED).
+pipe_writer() {
+	python3 -c '
+import os, sys, time
+r, w = os.pipe()
+os.write(w, sys.argv[1].encode() + b"\n")
+os.close(r)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write("/proc/%d/fd/%d\n" % (os.getpid(), w))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+time.sleep(600)
+' "$1" "$T/stdin-pipe" &
+	WRITER_PID=$!
+	STARTED+=("$WRITER_PID")
+	wait_file "$T/stdin-pipe" 10
+}
+
+# with_stdin TEXT COMMAND [ARGS...]: exec COMMAND with its standard input
+# on a pipe that holds TEXT and a newline, then end of file. It execs, so
+# run it in the background, as restore runs its wrapper:
+#   RESTORE_WRAP="with_stdin after" restore
+with_stdin() {
+	[ "$BASHPID" != "$$" ] || { echo "with_stdin: run it in the background" >&2; return 2; }
+	local text=$1
+	shift
+	exec "$@" < <(printf '%s\n' "$text")
+}

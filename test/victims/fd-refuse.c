@@ -33,6 +33,26 @@
  *   pts         the slave of a pseudo-terminal (the child also holds the
  *               master at fd 43): the dump has no --shell-job
  *   ptmx        the master of a pseudo-terminal
+ *   procfile    /proc/self/status: it still shows the child's pid
+ *   fifo-unlinked  the FIFO unlinked.fifo opened O_RDWR, "fifo" written
+ *               into it, then unlinked: the bytes are still there
+ *   pipe-outside   the read end of a pipe whose only write end a process
+ *               outside the tree holds: the child forked a process that
+ *               forked again and exited, so the grandchild went to another
+ *               parent. It wrote its pid (which the child reads and writes
+ *               into $CRL_TEST_DIR/outside.pid, for the test to kill it) and
+ *               "outside\n", which the child reads afterwards
+ *   hifd        (at fd 4095, not 42) /dev/null under a RLIMIT_NOFILE the
+ *               child lowered to 4096, soft and hard: both are unchanged
+ *   unlinked-dir   the file gone/file opened O_RDWR with "unlinked" in it,
+ *               unlinked, and the directory gone/ removed: the bytes are
+ *               still there
+ *   lease       lease.dat opened O_RDONLY with a read lease
+ *               (F_SETLEASE F_RDLCK): F_GETLEASE still gives it
+ *   async-outside  the read end of a pipe (no write end is left, so no
+ *               signal can come) with O_ASYNC, F_SETOWN to the root's parent,
+ *               a process of the test, and F_SETSIG SIGURG (ignored by
+ *               default, should one come): all three are unchanged
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -50,12 +70,14 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "victim.h"
@@ -65,6 +87,8 @@ static struct vl_ids ids; /* this task's, recorded before the dump */
 /* --- the unsupported fd --- */
 
 static const char *kind;
+static int kind_fd = 42;   /* where the fd of this kind is */
+static pid_t root_parent;  /* a process of the test, outside the tree */
 static uint16_t tcp_port;
 
 static void need(bool ok, const char *what)
@@ -86,6 +110,41 @@ static int unix_stream_to(const char *path)
 		vl_exit();
 	}
 	return fd;
+}
+
+/* The read end of a pipe whose write end only a process outside the tree
+ * holds: a grandchild that went to another parent when its parent exited.
+ * It writes its pid (recorded in outside.pid) and "outside\n". */
+static int pipe_from_outside(void)
+{
+	char line[16] = "";
+	int p[2], status;
+	pid_t mid;
+
+	need(pipe(p) == 0, "pipe");
+	mid = fork();
+	need(mid >= 0, "fork");
+	if (mid == 0) {
+		if (fork() == 0) {
+			/* Nothing of the tree's but the write end (and the log). */
+			syscall(SYS_close_range, 3, p[1] - 1, 0);
+			syscall(SYS_close_range, p[1] + 1, ~0U, 0);
+			alarm(600); /* should the test not kill it */
+			snprintf(line, sizeof(line), "%10d\n", getpid());
+			(void)!write(p[1], line, 11);
+			(void)!write(p[1], "outside\n", 8);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	need(waitpid(mid, &status, 0) == mid, "waitpid");
+	if (!vl_read_exact("pipe-outside: the grandchild's pid", p[0], line, 11))
+		vl_exit();
+	snprintf(line, sizeof(line), "%d\n", atoi(line));
+	need(vl_write_file(vl_dir(), "outside.pid", line) == 0, "outside.pid");
+	return p[0];
 }
 
 /* Make the fd of this kind at fd 42 (and, for some, a helper at 43). */
@@ -162,12 +221,52 @@ static void make_kind(void)
 			fd = open(ptsname(m), O_RDWR | O_NOCTTY);
 			vl_move_fd(m, 43);
 		}
+	} else if (!strcmp(kind, "procfile")) {
+		fd = open("/proc/self/status", O_RDONLY);
+	} else if (!strcmp(kind, "fifo-unlinked")) {
+		const char *path = vl_path("unlinked.fifo");
+
+		need(mkfifo(path, 0644) == 0, "mkfifo");
+		fd = open(path, O_RDWR | O_NONBLOCK);
+		need(fd >= 0 && write(fd, "fifo", 4) == 4 && unlink(path) == 0, "unlinked.fifo");
+	} else if (!strcmp(kind, "pipe-outside")) {
+		fd = pipe_from_outside();
+	} else if (!strcmp(kind, "hifd")) {
+		struct rlimit rl = { 4096, 4096 };
+
+		need(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+		fd = open("/dev/null", O_RDONLY);
+		kind_fd = 4095;
+	} else if (!strcmp(kind, "unlinked-dir")) {
+		const char *dir = vl_path("gone"), *path = vl_path("gone/file");
+
+		need(mkdir(dir, 0755) == 0, "mkdir gone");
+		fd = open(path, O_RDWR | O_CREAT, 0644);
+		need(fd >= 0 && write(fd, "unlinked", 8) == 8 && unlink(path) == 0 && rmdir(dir) == 0,
+		     "gone/file");
+	} else if (!strcmp(kind, "lease")) {
+		const char *path = vl_path("lease.dat");
+		int w = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		need(w >= 0 && write(w, "lease", 5) == 5 && close(w) == 0, "lease.dat");
+		fd = open(path, O_RDONLY);
+	} else if (!strcmp(kind, "async-outside")) {
+		int p[2];
+
+		need(pipe(p) == 0, "pipe");
+		close(p[1]);
+		fd = p[0];
+		need(fcntl(fd, F_SETSIG, SIGURG) == 0 && fcntl(fd, F_SETOWN, root_parent) == 0, "F_SETOWN");
+		vl_add_flags(fd, O_ASYNC);
 	} else {
 		vl_fail("unknown kind '%s'", kind);
 		vl_exit();
 	}
 	need(fd >= 0, kind);
-	vl_move_fd(fd, 42);
+	vl_move_fd(fd, kind_fd);
+	/* A lease belongs to the description: taken once it has its place. */
+	if (!strcmp(kind, "lease"))
+		need(fcntl(kind_fd, F_SETLEASE, F_RDLCK) == 0, "F_SETLEASE");
 }
 
 /* The fd of this kind still works as it did. */
@@ -235,6 +334,50 @@ static void check_kind(void)
 		vl_write_all("pts slave", 42, "t\n", 2);
 		if (!vl_read_exact("pts master", 43, &c, 1) || c != 't')
 			vl_fail("pts: the master did not get the byte written to the slave");
+	} else if (!strcmp(kind, "procfile")) {
+		char buf[4096], want[32];
+		ssize_t n = pread(42, buf, sizeof(buf) - 1, 0);
+
+		buf[n < 0 ? 0 : n] = '\0';
+		snprintf(want, sizeof(want), "\nPid:\t%d\n", getpid());
+		if (!strstr(buf, want))
+			vl_fail("procfile: fd 42 does not show this task's status");
+	} else if (!strcmp(kind, "fifo-unlinked") || !strcmp(kind, "pipe-outside")) {
+		const char *want = !strcmp(kind, "fifo-unlinked") ? "fifo" : "outside\n";
+		char buf[16] = "";
+
+		if (vl_read_exact(kind, 42, buf, strlen(want)) && memcmp(buf, want, strlen(want)))
+			vl_fail("%s: read '%s', expected '%s'", kind, buf, want);
+	} else if (!strcmp(kind, "hifd")) {
+		struct rlimit rl = { 0 };
+		struct stat st;
+
+		if (fstat(4095, &st) < 0 || !S_ISCHR(st.st_mode))
+			vl_fail("hifd: fd 4095 is not /dev/null");
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != 4096 || rl.rlim_max != 4096)
+			vl_fail("hifd: RLIMIT_NOFILE is %llu/%llu, expected 4096/4096", (unsigned long long)rl.rlim_cur,
+				(unsigned long long)rl.rlim_max);
+	} else if (!strcmp(kind, "unlinked-dir")) {
+		char buf[8];
+		struct stat st;
+
+		if (pread(42, buf, 8, 0) != 8 || memcmp(buf, "unlinked", 8))
+			vl_fail("unlinked-dir: the file's bytes are not there");
+		if (fstat(42, &st) < 0 || st.st_nlink)
+			vl_fail("unlinked-dir: the file has %lu links", (unsigned long)st.st_nlink);
+	} else if (!strcmp(kind, "lease")) {
+		char buf[8];
+
+		if (fcntl(42, F_GETLEASE) != F_RDLCK)
+			vl_fail("lease: F_GETLEASE gives %d, expected F_RDLCK", fcntl(42, F_GETLEASE));
+		if (pread(42, buf, 5, 0) != 5 || memcmp(buf, "lease", 5))
+			vl_fail("lease: the file's bytes are not there");
+	} else if (!strcmp(kind, "async-outside")) {
+		if (!(fcntl(42, F_GETFL) & O_ASYNC))
+			vl_fail("async-outside: O_ASYNC is gone");
+		if (fcntl(42, F_GETOWN) != root_parent || fcntl(42, F_GETSIG) != SIGURG)
+			vl_fail("async-outside: the signals go to %d as %d, expected %d as %d", fcntl(42, F_GETOWN),
+				fcntl(42, F_GETSIG), root_parent, SIGURG);
 	}
 }
 
@@ -247,6 +390,7 @@ static void child(void *arg)
 	close(10);
 	if (strcmp(kind, "backlog")) {
 		make_kind();
+		want[1] = kind_fd;
 	} else {
 		close(42);
 		vl_move_fd(unix_stream_to(vl_path("backlog.sock")), 43);
@@ -271,6 +415,7 @@ int main(int argc, char **argv)
 
 	vl_init(argc, argv);
 	kind = argc > 1 ? argv[1] : "";
+	root_parent = getppid();
 	if (pipe(p) < 0)
 		vl_die("pipe");
 	vl_move_fd(p[0], 10);
