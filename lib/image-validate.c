@@ -99,6 +99,11 @@ int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_oom_score_adj || (e->oom_score_adj >= -1000 && e->oom_score_adj <= 1000),
 	      "oom_score_adj %d out of range", e->oom_score_adj);
 	CHECK(!e->has_ioprio || (e->ioprio >> 13) <= 3, "I/O priority %#x of an unknown class", e->ioprio);
+	CHECK(!e->has_coredump_filter || e->coredump_filter <= 0x1ff, "core dump filter %#x has unknown bits",
+	      e->coredump_filter);
+	CHECK(!e->has_tsc || e->tsc == 1 || e->tsc == 2, "TSC mode %u", e->tsc);
+	CHECK(!e->has_mce_kill || e->mce_kill <= 2, "MCE kill policy %u", e->mce_kill);
+	CHECK(!e->has_mdwe || e->mdwe <= 3, "MDWE flags %#x", e->mdwe);
 	CHECK(e->n_sigactions <= 64, "%zu sigactions", e->n_sigactions);
 	for (size_t i = 0; i < e->n_sigactions; i++) {
 		unsigned s = e->sigactions[i]->sig;

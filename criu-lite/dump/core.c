@@ -31,8 +31,9 @@
 
 #define SCRATCH_SIZE (16 * CRL_PAGE_SIZE)
 
-/* The OOM-killer adjustment, timer slack and I/O priority, read from
- * outside: /proc and ioprio_get() answer for a stopped task. */
+/* The OOM-killer adjustment, timer slack, core dump filter and I/O
+ * priority, read from outside: /proc and ioprio_get() answer for a stopped
+ * task. */
 static int dump_task_tuning(struct dump_task *t, CoreEntry *core)
 {
 	_cleanup_free_ char *text = NULL;
@@ -57,6 +58,15 @@ static int dump_task_tuning(struct dump_task *t, CoreEntry *core)
 	core->has_timer_slack_ns = true;
 	core->timer_slack_ns = (uint64_t)v;
 
+	free(text);
+	text = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", t->pid);
+	r = crl_read_file(path, &text, NULL);
+	if (r < 0 || sscanf(text, "%" SCNx64, &v) != 1 || v < 0 || v > UINT32_MAX)
+		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	core->has_coredump_filter = true;
+	core->coredump_filter = (uint32_t)v;
+
 	prio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, t->pid);
 	if (prio < 0)
 		return log_error_errno(negative_errno(), "task %d: ioprio_get: %m", t->pid);
@@ -73,6 +83,10 @@ struct remote_state {
 	int dumpable;
 	int subreaper;
 	int thp_disable;
+	int tsc;                     /* PR_GET_TSC */
+	int mce_kill;                /* PR_MCE_KILL_GET */
+	int mdwe;                    /* PR_GET_MDWE */
+	int memory_merge;            /* PR_GET_MEMORY_MERGE */
 	int securebits;
 	int personality;
 	struct itimerval itimer[3];
@@ -365,6 +379,9 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	err = remote_get_int(r, SYS_prctl, PR_GET_CHILD_SUBREAPER, &ret, &s->subreaper);
 	if (err < 0 || ret < 0)
 		return err < 0 ? err : log_error_errno(ret, "task %d: PR_GET_CHILD_SUBREAPER: %m", t->pid);
+	err = remote_get_int(r, SYS_prctl, PR_GET_TSC, &ret, &s->tsc);
+	if (err < 0 || ret < 0)
+		return err < 0 ? err : log_error_errno(ret, "task %d: PR_GET_TSC: %m", t->pid);
 
 #define GET(field, ...)                                                                          \
 	do {                                                                                     \
@@ -379,6 +396,21 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	GET(thp_disable, SYS_prctl, PR_GET_THP_DISABLE);
 	GET(securebits, SYS_prctl, PR_GET_SECUREBITS);
 	GET(personality, SYS_personality, 0xffffffff);
+	GET(mce_kill, SYS_prctl, PR_MCE_KILL_GET, 0, 0, 0, 0);
+	/* Newer than some kernels criu-lite runs on: EINVAL there means the
+	 * task cannot have them. */
+#define GET_NEWER(field, ...)                                                                     \
+	do {                                                                                     \
+		err = crl_rsys_call(r, &ret, __VA_ARGS__);                                       \
+		if (err < 0)                                                                     \
+			return err;                                                              \
+		if (ret < 0 && ret != -EINVAL)                                                   \
+			return log_error_errno(ret, "task %d: reading " #field ": %m", t->pid); \
+		s->field = ret < 0 ? 0 : ret;                                                    \
+	} while (0)
+	GET_NEWER(mdwe, SYS_prctl, PR_GET_MDWE, 0, 0, 0, 0);
+	GET_NEWER(memory_merge, SYS_prctl, PR_GET_MEMORY_MERGE, 0, 0, 0, 0);
+#undef GET_NEWER
 #undef GET
 
 	/* The alternate signal stack and the clear-child-tid address: only
@@ -623,6 +655,11 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	core.child_subreaper = rs.subreaper;
 	core.has_thp_disable = true;
 	core.thp_disable = rs.thp_disable;
+	core.has_tsc = core.has_mce_kill = core.has_mdwe = core.has_memory_merge = true;
+	core.tsc = rs.tsc;
+	core.mce_kill = rs.mce_kill;
+	core.mdwe = rs.mdwe;
+	core.memory_merge = rs.memory_merge;
 	core.itimers = itimerp;
 	for (int w = 0; w < 3; w++) {
 		const struct itimerval *it = &rs.itimer[w];

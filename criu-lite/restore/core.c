@@ -103,8 +103,24 @@ static int restore_itimers(struct rst_task *t)
 	return 0;
 }
 
-/* The OOM-killer adjustment (written from outside), the timer slack and
- * the I/O priority; the slack before the scheduling policy, which makes a
+/* Write text into /proc/PID/NAME of t; a failure is warned about (the task
+ * still comes back). */
+static void write_proc_value(const struct rst_task *t, const char *name, const char *text)
+{
+	char path[64];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", t->pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	r = fd < 0 ? negative_errno() : crl_write_all(fd, text, strlen(text));
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		log_warn("task %d: cannot set its %s to %s: %s", t->pid, name, text, strerror(-r));
+}
+
+/* The OOM-killer adjustment and the core dump filter (written from
+ * outside), the timer slack and the I/O priority; the slack before the scheduling policy, which makes a
  * real-time task ignore it. */
 static int restore_tuning(struct rst_task *t)
 {
@@ -113,17 +129,16 @@ static int restore_tuning(struct rst_task *t)
 	int r;
 
 	if (c->has_oom_score_adj) {
-		char path[64], text[16];
-		int fd, n = snprintf(text, sizeof(text), "%d", c->oom_score_adj);
+		char text[16];
 
-		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		r = fd < 0 ? negative_errno() : crl_write_all(fd, text, n);
-		if (fd >= 0)
-			close(fd);
-		if (r < 0)
-			log_warn("task %d: cannot set its oom_score_adj to %d: %s", t->pid, c->oom_score_adj,
-				 strerror(-r));
+		snprintf(text, sizeof(text), "%d", c->oom_score_adj);
+		write_proc_value(t, "oom_score_adj", text);
+	}
+	if (c->has_coredump_filter) {
+		char text[16];
+
+		snprintf(text, sizeof(text), "%#x", c->coredump_filter);
+		write_proc_value(t, "coredump_filter", text);
 	}
 	if (c->has_timer_slack_ns && c->timer_slack_ns) {
 		r = crl_rsys_call(&t->rsys, &ret, SYS_prctl, PR_SET_TIMERSLACK, c->timer_slack_ns);
@@ -394,6 +409,34 @@ int rst_task_env(struct rst_ctx *ctx, struct rst_task *t)
 	return r < 0 ? r : chdir_cwd(ctx, t);
 }
 
+/*
+ * Per-process switches of prctl(): TSC access, the machine-check kill
+ * policy, KSM for the whole process (CAP_SYS_RESOURCE: warned about when
+ * missing), and memory-deny-write-execute, which the address space, fully
+ * restored by now, no longer needs to be free of. Before the creds change,
+ * while the task is still privileged.
+ */
+static int restore_prctls(struct rst_task *t)
+{
+	const CoreEntry *c = t->core;
+	long ret;
+	int r = 0;
+
+	if (c->has_tsc && c->tsc == PR_TSC_SIGSEGV)
+		r = RCALL(t, &ret, "PR_SET_TSC", SYS_prctl, PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+	if (r >= 0 && c->has_mce_kill && c->mce_kill != PR_MCE_KILL_DEFAULT)
+		r = RCALL(t, &ret, "PR_MCE_KILL", SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, c->mce_kill, 0, 0);
+	if (r >= 0 && c->has_memory_merge && c->memory_merge) {
+		r = crl_rsys_call(&t->rsys, &ret, SYS_prctl, PR_SET_MEMORY_MERGE, 1, 0, 0, 0);
+		if (r >= 0 && ret < 0)
+			log_warn("task %d: cannot turn KSM on for the whole process (PR_SET_MEMORY_MERGE): %s",
+				 t->pid, strerror(-ret));
+	}
+	if (r >= 0 && c->has_mdwe && c->mdwe)
+		r = RCALL(t, &ret, "PR_SET_MDWE", SYS_prctl, PR_SET_MDWE, c->mdwe, 0, 0, 0);
+	return r;
+}
+
 int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 {
 	const CoreEntry *c = t->core;
@@ -417,6 +460,8 @@ int rst_task_core(struct rst_ctx *ctx, struct rst_task *t)
 			  c->has_child_subreaper && c->child_subreaper);
 	if (r >= 0 && c->has_thp_disable && c->thp_disable)
 		r = RCALL(t, &ret, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	if (r >= 0)
+		r = restore_prctls(t);
 	/* The alternate signal stack and the clear-child-tid address of the
 	 * stub are criu-lite's: replace both (clear-child-tid with 0 when the
 	 * task had none). */

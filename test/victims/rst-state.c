@@ -26,6 +26,9 @@
  * lowered, child-2 also lowers hard ones), a nice value, a scheduling
  * policy, a CPU affinity, an oom_score_adj, a
  * timer slack and an I/O priority (child-2 in the idle class) of its own;
+ * child-1 also sets PR_SET_TSC (SIGSEGV on rdtsc) and an early
+ * machine-check kill policy, child-2 a core dump filter of 0x1 and
+ * memory-deny-write-execute (PR_SET_MDWE, where the kernel has it);
  * after vl_wait() all of them must be as they were, not those of
  * criu-lite.
  */
@@ -266,22 +269,33 @@ struct limits {
 	cpu_set_t cpus;
 	int oom_score_adj;
 	long timer_slack, ioprio;
+	int tsc, mce_kill, mdwe;
+	unsigned coredump_filter;
 };
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#endif
+
+/* The number in /proc/self/NAME (base: 10 or 16). */
+static long read_self_value(const char *name, int base)
+{
+	char path[64], *text;
+	long v = 12345;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	text = vl_read_file(path, NULL);
+	if (!text)
+		vl_fail("cannot read %s", path);
+	else
+		v = strtol(text, NULL, base);
+	free(text);
+	return v;
+}
 
 #define IOPRIO_WHO_PROCESS 1
 #define IOPRIO_PRIO(class, level) (((class) << 13) | (level))
-
-static int read_oom_score_adj(void)
-{
-	FILE *f = fopen("/proc/self/oom_score_adj", "r");
-	int v = 12345;
-
-	if (!f || fscanf(f, "%d", &v) != 1)
-		vl_fail("cannot read /proc/self/oom_score_adj");
-	if (f)
-		fclose(f);
-	return v;
-}
 
 static void write_oom_score_adj(int v)
 {
@@ -301,9 +315,14 @@ static void read_limits(struct limits *l)
 	l->nice = getpriority(PRIO_PROCESS, 0);
 	l->policy = sched_getscheduler(0);
 	sched_getaffinity(0, sizeof(l->cpus), &l->cpus);
-	l->oom_score_adj = read_oom_score_adj();
+	l->oom_score_adj = read_self_value("oom_score_adj", 10);
 	l->timer_slack = prctl(PR_GET_TIMERSLACK);
 	l->ioprio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	l->tsc = -1;
+	prctl(PR_GET_TSC, &l->tsc);
+	l->mce_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
+	l->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+	l->coredump_filter = read_self_value("coredump_filter", 16);
 }
 
 static void setup_limits(void)
@@ -346,6 +365,20 @@ static void setup_limits(void)
 	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
 		    idx == 2 ? IOPRIO_PRIO(3, 0) : IOPRIO_PRIO(2, 1 + 5 * idx)) < 0)
 		vl_die("ioprio_set");
+	/* prctl() switches: child-1 faults on rdtsc and has machine-check
+	 * errors kill it early; child-2 denies write-execute (its kernel
+	 * permitting) and dumps only anonymous private memory in a core. */
+	if (idx == 1 && (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0 ||
+			 prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) < 0))
+		vl_die("PR_SET_TSC or PR_MCE_KILL");
+	if (idx == 2) {
+		FILE *f = fopen("/proc/self/coredump_filter", "w");
+
+		if (!f || fprintf(f, "0x1") < 0 || fclose(f) != 0)
+			vl_die("coredump_filter");
+		if (prctl(PR_SET_MDWE, 1 /* PR_MDWE_REFUSE_EXEC_GAIN */, 0, 0, 0) < 0 && errno != EINVAL)
+			vl_die("PR_SET_MDWE");
+	}
 }
 
 static void check_limits(void)
@@ -372,6 +405,14 @@ static void check_limits(void)
 		vl_fail("the timer slack is %ld ns, was %ld ns", now.timer_slack, limits_before.timer_slack);
 	if (now.ioprio != limits_before.ioprio)
 		vl_fail("the I/O priority is %#lx, was %#lx", now.ioprio, limits_before.ioprio);
+	if (now.tsc != limits_before.tsc)
+		vl_fail("the TSC mode is %d, was %d", now.tsc, limits_before.tsc);
+	if (now.mce_kill != limits_before.mce_kill)
+		vl_fail("the machine-check kill policy is %d, was %d", now.mce_kill, limits_before.mce_kill);
+	if (now.mdwe != limits_before.mdwe)
+		vl_fail("the memory-deny-write-execute flags are %d, was %d", now.mdwe, limits_before.mdwe);
+	if (now.coredump_filter != limits_before.coredump_filter)
+		vl_fail("the core dump filter is %#x, was %#x", now.coredump_filter, limits_before.coredump_filter);
 	if (!CPU_EQUAL(&now.cpus, &limits_before.cpus))
 		vl_fail("the CPU affinity is %d CPUs, was %d CPUs (%s)", CPU_COUNT(&now.cpus),
 			CPU_COUNT(&limits_before.cpus), CPU_ISSET(1, &now.cpus) ? "cpu 1 allowed now" : "");

@@ -32,6 +32,16 @@ int crl_pidfd_getfd(int pidfd, int fd);
  * description, 1 or 2 to order them otherwise, -errno on failure. */
 int crl_kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2);
 
+/* prctl() options newer than some installed headers (Linux 6.3, 6.4). */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#endif
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#define PR_GET_MEMORY_MERGE 68
+#endif
+
 /* The kernel's struct sigaction on x86_64, as rt_sigaction(2) takes it
  * (the libc one differs). */
 struct crl_ksigaction {
