@@ -104,6 +104,9 @@ int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_tsc || e->tsc == 1 || e->tsc == 2, "TSC mode %u", e->tsc);
 	CHECK(!e->has_mce_kill || e->mce_kill <= 2, "MCE kill policy %u", e->mce_kill);
 	CHECK(!e->has_mdwe || e->mdwe <= 3, "MDWE flags %#x", e->mdwe);
+	CHECK(!e->has_mlockall || e->mlockall == 0 || e->mlockall == MCL_FUTURE ||
+		      e->mlockall == (MCL_FUTURE | MCL_ONFAULT),
+	      "mlockall flags %#x", e->mlockall);
 	CHECK(e->n_sigactions <= 64, "%zu sigactions", e->n_sigactions);
 	for (size_t i = 0; i < e->n_sigactions; i++) {
 		unsigned s = e->sigactions[i]->sig;

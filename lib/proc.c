@@ -573,6 +573,34 @@ int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr)
 	return 0;
 }
 
+int crl_smaps_vmflags(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+	_cleanup_free_ char *line = NULL;
+	char path[64];
+	size_t cap = 0;
+	bool inside = false;
+	FILE *f;
+	int r = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long start, end;
+
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ' ') > strchr(line, '-')) {
+			inside = start <= addr && addr < end;
+		} else if (inside && !strncmp(line, "VmFlags:", 8)) {
+			*ret = crl_vmflags_parse(line + 8);
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
 int crl_fdinfo_parse_locks(const char *text, struct crl_lock **ret, size_t *ret_nr, const char **ret_what)
 {
 	_cleanup_free_ struct crl_lock *locks = NULL;

@@ -87,6 +87,7 @@ struct remote_state {
 	int mce_kill;                /* PR_MCE_KILL_GET */
 	int mdwe;                    /* PR_GET_MDWE */
 	int memory_merge;            /* PR_GET_MEMORY_MERGE */
+	int mlock_future;            /* MCL_FUTURE (| MCL_ONFAULT) of mlockall() */
 	int securebits;
 	int personality;
 	struct itimerval itimer[3];
@@ -346,7 +347,7 @@ static int remote_get_int(struct crl_rsys *r, long nr, long a1, long *ret_call, 
 
 static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote_state *s)
 {
-	uint64_t addr;
+	uint64_t addr, vmf = 0;
 	long ret;
 	int err;
 
@@ -412,6 +413,13 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 	GET_NEWER(memory_merge, SYS_prctl, PR_GET_MEMORY_MERGE, 0, 0, 0, 0);
 #undef GET_NEWER
 #undef GET
+
+	/* mlockall(MCL_FUTURE) shows nowhere but in new mappings: the
+	 * scratch area, mapped after it, is locked too. */
+	err = crl_smaps_vmflags(t->pid, r->scratch, &vmf);
+	if (err < 0)
+		return log_error_errno(err, "task %d: cannot read the flags of its scratch area: %m", t->pid);
+	s->mlock_future = !(vmf & VMF(LO)) ? 0 : (vmf & VMF(LF)) ? MCL_FUTURE | MCL_ONFAULT : MCL_FUTURE;
 
 	/* The alternate signal stack and the clear-child-tid address: only
 	 * the task can tell. */
@@ -660,6 +668,8 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	core.mce_kill = rs.mce_kill;
 	core.mdwe = rs.mdwe;
 	core.memory_merge = rs.memory_merge;
+	core.has_mlockall = true;
+	core.mlockall = rs.mlock_future;
 	core.itimers = itimerp;
 	for (int w = 0; w < 3; w++) {
 		const struct itimerval *it = &rs.itimer[w];

@@ -434,6 +434,10 @@ static int restore_prctls(struct rst_task *t)
 	}
 	if (r >= 0 && c->has_mdwe && c->mdwe)
 		r = RCALL(t, &ret, "PR_SET_MDWE", SYS_prctl, PR_SET_MDWE, c->mdwe, 0, 0, 0);
+	/* Only the mappings to come: those locked at dump time were locked
+	 * again with their VMAs. */
+	if (r >= 0 && c->has_mlockall && c->mlockall)
+		r = RCALL(t, &ret, "mlockall", SYS_mlockall, c->mlockall);
 	return r;
 }
 

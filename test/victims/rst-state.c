@@ -26,8 +26,9 @@
  * lowered, child-2 also lowers hard ones), a nice value, a scheduling
  * policy, a CPU affinity, an oom_score_adj, a
  * timer slack and an I/O priority (child-2 in the idle class) of its own;
- * child-1 also sets PR_SET_TSC (SIGSEGV on rdtsc) and an early
- * machine-check kill policy, child-2 a core dump filter of 0x1 and
+ * child-1 also sets PR_SET_TSC (SIGSEGV on rdtsc), an early
+ * machine-check kill policy and mlockall(MCL_FUTURE) (a page mapped before
+ * stays unlocked, one mapped after the restore is locked), child-2 a core dump filter of 0x1 and
  * memory-deny-write-execute (PR_SET_MDWE, where the kernel has it);
  * after vl_wait() all of them must be as they were, not those of
  * criu-lite.
@@ -36,6 +37,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -306,6 +308,7 @@ static void write_oom_score_adj(int v)
 }
 
 static struct limits limits_before;
+static void *unlocked_page; /* child-1: mapped before mlockall(MCL_FUTURE) */
 
 static void read_limits(struct limits *l)
 {
@@ -371,6 +374,12 @@ static void setup_limits(void)
 	if (idx == 1 && (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0 ||
 			 prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) < 0))
 		vl_die("PR_SET_TSC or PR_MCE_KILL");
+	/* child-1 also locks its future mappings (not those it has). */
+	if (idx == 1) {
+		unlocked_page = vl_map_guarded(1, PROT_READ | PROT_WRITE, "a page before mlockall");
+		if (mlockall(MCL_FUTURE) < 0)
+			vl_die("mlockall(MCL_FUTURE)");
+	}
 	if (idx == 2) {
 		FILE *f = fopen("/proc/self/coredump_filter", "w");
 
@@ -379,6 +388,19 @@ static void setup_limits(void)
 		if (prctl(PR_SET_MDWE, 1 /* PR_MDWE_REFUSE_EXEC_GAIN */, 0, 0, 0) < 0 && errno != EINVAL)
 			vl_die("PR_SET_MDWE");
 	}
+}
+
+/* child-1: mlockall(MCL_FUTURE) still locks new mappings, and did not lock
+ * the page mapped before it. */
+static void check_mlock_future(void)
+{
+	void *p;
+
+	if (vl_vma_has_flag(unlocked_page, "lo") != 0)
+		vl_fail("the page mapped before mlockall(MCL_FUTURE) is locked now (or gone)");
+	p = vl_map_guarded(1, PROT_READ, "a page after the restore");
+	if (vl_vma_has_flag(p, "lo") != 1)
+		vl_fail("a mapping made after the restore is not locked: mlockall(MCL_FUTURE) was lost");
 }
 
 static void check_limits(void)
@@ -429,6 +451,8 @@ static void task(void *arg)
 		vl_wait();
 		vl_ids_check(&ids, idx != 0, false);
 		check_limits();
+		if (idx == 1)
+			check_mlock_future();
 		return;
 	}
 	setup();

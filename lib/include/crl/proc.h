@@ -105,6 +105,10 @@ int crl_proc_status_read(pid_t pid, struct crl_proc_status *ret);
 
 /* The numeric entries of a /proc directory (task/, fd/), sorted. */
 int crl_proc_list_ids(const char *dir, int **ret, size_t *ret_nr);
+/* The VmFlags (CRL_VMF bits) of the VMA of pid that holds addr, from
+ * /proc/PID/smaps. -ENOENT when no VMA holds it. */
+int crl_smaps_vmflags(pid_t pid, uint64_t addr, uint64_t *ret);
+
 /* A file lock held through an fd, from the "lock:" lines of
  * /proc/PID/fdinfo/FD. */
 enum crl_lock_kind { CRL_LOCK_FLOCK = 1, CRL_LOCK_POSIX, CRL_LOCK_OFD };
