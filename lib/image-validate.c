@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mempolicy.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +105,11 @@ int crl_validate_core(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_tsc || e->tsc == 1 || e->tsc == 2, "TSC mode %u", e->tsc);
 	CHECK(!e->has_mce_kill || e->mce_kill <= 2, "MCE kill policy %u", e->mce_kill);
 	CHECK(!e->has_mdwe || e->mdwe <= 3, "MDWE flags %#x", e->mdwe);
+	/* Modes 0 to 6: MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) is the last. */
+	CHECK(!e->has_mempolicy || (e->mempolicy & ~(uint32_t)MPOL_MODE_FLAGS) <= 6,
+	      "memory policy %#x", e->mempolicy);
+	CHECK(!e->has_mempolicy_nodes || e->mempolicy_nodes.len <= CRL_MAX_NODEMASK, "a node mask of %zu bytes",
+	      e->mempolicy_nodes.len);
 	CHECK(!e->has_mlockall || e->mlockall == 0 || e->mlockall == MCL_FUTURE ||
 		      e->mlockall == (MCL_FUTURE | MCL_ONFAULT),
 	      "mlockall flags %#x", e->mlockall);

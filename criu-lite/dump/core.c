@@ -24,6 +24,7 @@
 
 #include "crl/image.h"
 #include "crl/kernel.h"
+#include "crl/limits.h"
 #include "crl/log.h"
 #include "crl/regs.h"
 #include "crl/rsys.h"
@@ -88,6 +89,8 @@ struct remote_state {
 	int mdwe;                    /* PR_GET_MDWE */
 	int memory_merge;            /* PR_GET_MEMORY_MERGE */
 	int mlock_future;            /* MCL_FUTURE (| MCL_ONFAULT) of mlockall() */
+	int mempolicy;               /* get_mempolicy(): mode and mode flags */
+	uint8_t mempolicy_nodes[CRL_MAX_NODEMASK];
 	int securebits;
 	int personality;
 	struct itimerval itimer[3];
@@ -421,6 +424,25 @@ static int remote_collect(struct dump_task *t, struct crl_rsys *r, struct remote
 		return log_error_errno(err, "task %d: cannot read the flags of its scratch area: %m", t->pid);
 	s->mlock_future = !(vmf & VMF(LO)) ? 0 : (vmf & VMF(LF)) ? MCL_FUTURE | MCL_ONFAULT : MCL_FUTURE;
 
+	err = dump_check_vma_policies(t, r->scratch);
+	if (err < 0)
+		return err;
+
+	/* The task's NUMA memory policy, with its mode flags, and nodes. */
+	crl_rsys_scratch_reset(r);
+	err = crl_rsys_reserve(r, sizeof(int) + sizeof(s->mempolicy_nodes), &addr);
+	if (err >= 0)
+		err = crl_rsys_call(r, &ret, SYS_get_mempolicy, addr, addr + sizeof(int),
+				    8 * sizeof(s->mempolicy_nodes), 0, 0);
+	if (err >= 0 && ret < 0)
+		return log_error_errno(ret, "task %d: get_mempolicy: %m", t->pid);
+	if (err >= 0)
+		err = crl_mem_read(t->pid, addr, &s->mempolicy, sizeof(int));
+	if (err >= 0)
+		err = crl_mem_read(t->pid, addr + sizeof(int), s->mempolicy_nodes, sizeof(s->mempolicy_nodes));
+	if (err < 0)
+		return err;
+
 	/* The alternate signal stack and the clear-child-tid address: only
 	 * the task can tell. */
 	crl_rsys_scratch_reset(r);
@@ -670,6 +692,16 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	core.memory_merge = rs.memory_merge;
 	core.has_mlockall = true;
 	core.mlockall = rs.mlock_future;
+	if (rs.mempolicy) {
+		size_t len = sizeof(rs.mempolicy_nodes);
+
+		while (len && !rs.mempolicy_nodes[len - 1])
+			len--;
+		core.has_mempolicy = core.has_mempolicy_nodes = true;
+		core.mempolicy = rs.mempolicy;
+		core.mempolicy_nodes.data = rs.mempolicy_nodes;
+		core.mempolicy_nodes.len = len;
+	}
 	core.itimers = itimerp;
 	for (int w = 0; w < 3; w++) {
 		const struct itimerval *it = &rs.itimer[w];

@@ -101,6 +101,10 @@ int dump_task_park(struct dump_task *t);
 
 /* mm.c */
 int dump_task_vmas(struct dump_ctx *ctx, struct dump_task *t);
+/* Refuse a mapping with a NUMA memory policy of its own (mbind(), or a
+ * shared memory object's): /proc/PID/numa_maps shows it unlike the task's
+ * policy, which the mapping at probe (made in the task without one) shows. */
+int dump_check_vma_policies(const struct dump_task *t, uint64_t probe);
 int dump_task_mm(struct dump_ctx *ctx, struct dump_task *t);
 int dump_task_pages(struct dump_ctx *ctx, struct dump_task *t);
 

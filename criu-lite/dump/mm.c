@@ -193,6 +193,45 @@ static int classify(struct dump_ctx *ctx, struct dump_task *t, const struct crl_
 	return classify_object(ctx, t, v, c);
 }
 
+int dump_check_vma_policies(const struct dump_task *t, uint64_t probe)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64], task_policy[64] = "";
+	unsigned long long start;
+	char policy[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/numa_maps", t->pid);
+	r = crl_read_file(path, &text, NULL);
+	if (r == -ENOENT)
+		return 0; /* a kernel without NUMA */
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot read %s: %m", t->pid, path);
+	/* A mapping without a policy of its own shows the task's. */
+	for (const char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (sscanf(line, "%llx %63s", &start, policy) == 2 && start == probe)
+			snprintf(task_policy, sizeof(task_policy), "%s", policy);
+	if (!task_policy[0])
+		return log_error_errno(-ENOENT, "task %d: %s does not show the mapping at %llx", t->pid, path,
+				       (unsigned long long)probe);
+	for (const char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (sscanf(line, "%llx %63s", &start, policy) != 2 || !strcmp(policy, task_policy))
+			continue;
+		for (size_t i = 0; i < t->vmas.nr; i++)
+			if (t->vmas.v[i].start == start) {
+				char what[128];
+
+				snprintf(what, sizeof(what), "a NUMA memory policy of its own (%s, from mbind())",
+					 policy);
+				return refuse(t, &t->vmas.v[i], what);
+			}
+		return log_error_errno(-EOPNOTSUPP, "task %d (%s): the mapping at %llx has a NUMA memory policy of "
+						    "its own (%s, from mbind()); not supported",
+				       t->pid, t->stat.comm, start, policy);
+	}
+	return 0;
+}
+
 int dump_task_vmas(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r;

@@ -434,6 +434,17 @@ static int restore_prctls(struct rst_task *t)
 	}
 	if (r >= 0 && c->has_mdwe && c->mdwe)
 		r = RCALL(t, &ret, "PR_SET_MDWE", SYS_prctl, PR_SET_MDWE, c->mdwe, 0, 0, 0);
+	if (r >= 0 && c->has_mempolicy && c->mempolicy) {
+		uint64_t addr = 0;
+		size_t len = c->has_mempolicy_nodes ? c->mempolicy_nodes.len : 0;
+
+		crl_rsys_scratch_reset(&t->rsys);
+		if (len)
+			r = rst_put(t, c->mempolicy_nodes.data, len, &addr);
+		/* maxnode counts one more than the bits given. */
+		if (r >= 0)
+			r = RCALL(t, &ret, "set_mempolicy", SYS_set_mempolicy, c->mempolicy, addr, 8 * len + 1);
+	}
 	/* Only the mappings to come: those locked at dump time were locked
 	 * again with their VMAs. */
 	if (r >= 0 && c->has_mlockall && c->mlockall)

@@ -58,7 +58,7 @@ load restore-helpers
 	check_verdict
 }
 
-@test "restore rst-state limits: resource limits, nice value, scheduling policy, CPU affinity, oom_score_adj, timer slack, I/O priority, TSC mode, machine-check policy, MDWE and core dump filter of each task" {
+@test "restore rst-state limits: resource limits, nice value, scheduling policy, CPU affinity, oom_score_adj, timer slack, I/O priority, TSC mode, machine-check policy, MDWE, core dump filter, memory policy and mlockall(MCL_FUTURE) of each task" {
 	start_victim rst-state limits
 	[ "${#PIDS[@]}" -eq 3 ]
 	dump_restore_check

@@ -87,6 +87,11 @@ delexe_victim() {
 	refused_mapping "$ROOT" "$(cat "$T/huge-range")" "hugetlb"
 }
 
+@test "dump of rst-memedge mbind: a mapping with a NUMA memory policy of its own is refused, naming the task and the range; the tree runs on" {
+	start_victim rst-memedge mbind
+	refused_mapping "$ROOT" "$(cat "$T/mbind-range")" "NUMA memory policy"
+}
+
 @test "restore rst-memedge owner: memfds, an unlinked file and shared anonymous memory keep their owner 1234:1234 and mode" {
 	start_victim rst-memedge owner
 	dump_restore_check

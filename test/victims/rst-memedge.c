@@ -66,6 +66,10 @@
  *             refuse either. Where the kernel has no hugetlbfs, the file
  *             huge-unsupported is written instead and nothing is checked.
  *
+ *   mbind     root ── child
+ *             The root binds 4 pages to node 0 with mbind(MPOL_BIND), the
+ *             range written into mbind-range: a dump must refuse them.
+ *
  *   owner     root ── child
  *             Objects given the owner 1234:1234 (fchown) and mode 0640
  *             (fchmod) by root: a memfd "crl-owned" and an unlinked file
@@ -89,6 +93,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "rst-victim.h"
 
@@ -103,9 +108,9 @@
 #define HELD_FD 10
 #define WRITE_LEN 1000
 
-enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP, OWNER, CHROOT };
+enum mode { SEALS, ROMAP, DELEXE, UNLDIR, THP, HUGEFD, HUGEMAP, OWNER, CHROOT, MBIND };
 static const char *const mode_names[] = { "seals", "romap", "delexe", "unldir", "thp", "hugefd", "hugemap", "owner",
-						  "chroot" };
+						  "chroot", "mbind" };
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static unsigned mode;
@@ -461,6 +466,20 @@ static void build_huge(void)
 		vl_die("write huge-range");
 }
 
+/* mbind: 4 pages bound to node 0 by mbind(); the range into mbind-range. */
+static void build_mbind(void)
+{
+	unsigned long node0 = 1;
+	char *p = vl_map_guarded(4, PROT_READ | PROT_WRITE, "the mbind() pages");
+	char range[64];
+
+	if (syscall(SYS_mbind, p, 4 * 4096UL, 2 /* MPOL_BIND */, &node0, 2UL, 0U) < 0)
+		vl_die("mbind");
+	snprintf(range, sizeof(range), "%lx-%lx\n", (unsigned long)p, (unsigned long)p + 4 * 4096UL);
+	if (vl_write_file(vl_dir(), "mbind-range", range) < 0)
+		vl_die("write mbind-range");
+}
+
 /* owner: the mapped objects, and each one's stat() before the dump (the
  * held memfd last, through its fd). */
 #define OWNER_ID 1234
@@ -639,6 +658,8 @@ static void check(int idx)
 		if (idx == 1 && access("/victim.log", F_OK) < 0)
 			vl_fail("the child's root is no longer the scratch directory: %m");
 		break;
+	case MBIND:
+		break;
 	}
 }
 
@@ -660,7 +681,7 @@ int main(int argc, char **argv)
 		if (argc >= 2 && !strcmp(argv[1], mode_names[mode]))
 			break;
 	if (mode == ARRAY_LEN(mode_names)) {
-		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap|owner|chroot");
+		vl_fail("usage: rst-memedge seals|romap|delexe|unldir|thp|hugefd|hugemap|owner|chroot|mbind");
 		vl_exit();
 	}
 	switch (mode) {
@@ -690,6 +711,9 @@ int main(int argc, char **argv)
 		build_owner();
 		break;
 	case CHROOT:
+		break;
+	case MBIND:
+		build_mbind();
 		break;
 	}
 	if (with_child)

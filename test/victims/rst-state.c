@@ -27,7 +27,8 @@
  * policy, a CPU affinity, an oom_score_adj, a
  * timer slack and an I/O priority (child-2 in the idle class) of its own;
  * child-1 also sets PR_SET_TSC (SIGSEGV on rdtsc), an early
- * machine-check kill policy and mlockall(MCL_FUTURE) (a page mapped before
+ * machine-check kill policy, the memory policy MPOL_PREFERRED on node 0
+ * and mlockall(MCL_FUTURE) (a page mapped before
  * stays unlocked, one mapped after the restore is locked), child-2 a core dump filter of 0x1 and
  * memory-deny-write-execute (PR_SET_MDWE, where the kernel has it);
  * after vl_wait() all of them must be as they were, not those of
@@ -273,6 +274,8 @@ struct limits {
 	long timer_slack, ioprio;
 	int tsc, mce_kill, mdwe;
 	unsigned coredump_filter;
+	int mempolicy;
+	unsigned long nodes[16];
 };
 
 #ifndef PR_SET_MDWE
@@ -326,6 +329,8 @@ static void read_limits(struct limits *l)
 	l->mce_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 	l->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
 	l->coredump_filter = read_self_value("coredump_filter", 16);
+	if (syscall(SYS_get_mempolicy, &l->mempolicy, l->nodes, 8 * sizeof(l->nodes), NULL, 0UL) < 0)
+		vl_fail("get_mempolicy: %s", strerror(errno));
 }
 
 static void setup_limits(void)
@@ -374,8 +379,13 @@ static void setup_limits(void)
 	if (idx == 1 && (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0 ||
 			 prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) < 0))
 		vl_die("PR_SET_TSC or PR_MCE_KILL");
-	/* child-1 also locks its future mappings (not those it has). */
+	/* child-1 also prefers node 0 for its memory, and locks its future
+	 * mappings (not those it has). */
 	if (idx == 1) {
+		unsigned long node0 = 1;
+
+		if (syscall(SYS_set_mempolicy, 1 /* MPOL_PREFERRED */, &node0, 2UL) < 0)
+			vl_die("set_mempolicy");
 		unlocked_page = vl_map_guarded(1, PROT_READ | PROT_WRITE, "a page before mlockall");
 		if (mlockall(MCL_FUTURE) < 0)
 			vl_die("mlockall(MCL_FUTURE)");
@@ -433,6 +443,9 @@ static void check_limits(void)
 		vl_fail("the machine-check kill policy is %d, was %d", now.mce_kill, limits_before.mce_kill);
 	if (now.mdwe != limits_before.mdwe)
 		vl_fail("the memory-deny-write-execute flags are %d, was %d", now.mdwe, limits_before.mdwe);
+	if (now.mempolicy != limits_before.mempolicy || memcmp(now.nodes, limits_before.nodes, sizeof(now.nodes)))
+		vl_fail("the memory policy is %d (nodes %#lx), was %d (nodes %#lx)", now.mempolicy, now.nodes[0],
+			limits_before.mempolicy, limits_before.nodes[0]);
 	if (now.coredump_filter != limits_before.coredump_filter)
 		vl_fail("the core dump filter is %#x, was %#x", now.coredump_filter, limits_before.coredump_filter);
 	if (!CPU_EQUAL(&now.cpus, &limits_before.cpus))

@@ -18,5 +18,7 @@
 /* The restore holds fds above a task's highest one for a while: it needs
  * this many numbers under the task's hard RLIMIT_NOFILE. */
 #define CRL_FD_HOLD_ROOM 64
+/* A NUMA node mask: 1024 nodes (the kernel's NODES_SHIFT is at most 10). */
+#define CRL_MAX_NODEMASK 128
 
 #endif
