@@ -513,9 +513,10 @@ static int read_owner(struct dump_ctx *ctx, struct dump_task *t, int fd, const c
 	d->owner_pid = owner.pid;
 	if (!owner.pid)
 		return 0;
+	/* A process group comes back only if its leader does. */
 	for (size_t k = 0; k < ctx->nr_tasks && !in_tree; k++)
-		in_tree = owner.type == F_OWNER_PGRP ? ctx->tasks[k].stat.pgid == owner.pid
-						     : ctx->tasks[k].pid == owner.pid;
+		in_tree = ctx->tasks[k].pid == owner.pid &&
+			  (owner.type != F_OWNER_PGRP || ctx->tasks[k].stat.pgid == owner.pid);
 	if (in_tree)
 		return 0;
 	snprintf(what, sizeof(what), "an O_ASYNC file whose signals go to %s %d, outside the tree",

@@ -343,7 +343,7 @@ static int place(struct rst_task *t, int fd, int target, bool cloexec)
 /* Status flags of a description made by pipe2/socket, which take none. */
 int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags)
 {
-	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
+	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME));
 }
 
 /* --- pipes ------------------------------------------------------------ */
@@ -362,8 +362,10 @@ static int fifo_holder(pid_t pid, int fd, const char *link, void *arg)
 	const char *p;
 	struct stat st;
 
-	if (strcmp(link, s->file->path) || rst_task_index(s->ctx, pid) >= 0)
-		return 0; /* another file, or a task of the tree (an O_PATH fd made first) */
+	/* By identity: another name (a hard link, another mount) leads to the
+	 * same FIFO. Not the tree's own fds (an O_PATH fd made first). */
+	if (link[0] != '/' || rst_task_index(s->ctx, pid) >= 0)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	if (stat(path, &st) < 0 || st.st_dev != s->file->dev || st.st_ino != s->file->ino)
 		return 0;
@@ -585,7 +587,8 @@ static int signal_owner(struct rst_task *t, int fd, const FileDescEntry *e)
 	if (r >= 0 && e->has_sig && e->sig)
 		r = RCALL(t, NULL, "F_SETSIG", SYS_fcntl, fd, F_SETSIG, e->sig);
 	if (r >= 0 && (e->flags & O_ASYNC))
-		r = rst_set_status_flags(t, fd, e->flags);
+		r = RCALL(t, NULL, "F_SETFL O_ASYNC", SYS_fcntl, fd, F_SETFL,
+			  e->flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
 	return r;
 }
 
@@ -675,11 +678,13 @@ static int restore_task_fds(struct rst_ctx *ctx, struct rst_task *t)
 				r = rst_set_status_flags(t, fd, d->e->flags);
 		} else {
 			r = open_desc(ctx, t, d->e, &fd);
-			if (r >= 0)
-				r = signal_owner(t, fd, d->e);
 		}
 		if (r >= 0)
 			r = place(t, fd, f->fd, f->cloexec);
+		/* On the fd's own number: SIGIO's si_fd names the fd that
+		 * turned O_ASYNC on. */
+		if (r >= 0 && !d->owner)
+			r = signal_owner(t, f->fd, d->e);
 		if (r < 0)
 			return log_error_errno(r, "task %d: cannot restore fd %u: %m", t->pid, f->fd);
 		if (!d->owner) {

@@ -174,7 +174,8 @@ void rst_release_objects(struct rst_ctx *ctx);
 int rst_hold_fd(struct rst_task *t, int fd, int *ret_fd);
 /* A new fd in t for the very description fd of owner holds. */
 int rst_take_fd(struct rst_task *t, pid_t owner, int fd, int *ret_fd);
-/* Status flags of a description made by pipe2/socket, which take none. */
+/* Status flags of a description made by pipe2/socket, which take none
+ * (O_ASYNC apart: it is set on the final fd, with the signal owner). */
 int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags);
 int rst_load_files(struct rst_ctx *ctx);
 void rst_free_files(struct rst_ctx *ctx);

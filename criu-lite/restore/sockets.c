@@ -144,8 +144,6 @@ static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 		r = set_int_opt(t, fd, SO_RCVBUFFORCE, e->rcvbuf / 2, "SO_RCVBUFFORCE");
 	if (r >= 0 && e->has_sndbuf)
 		r = set_int_opt(t, fd, SO_SNDBUFFORCE, e->sndbuf / 2, "SO_SNDBUFFORCE");
-	if (r >= 0 && e->has_passcred && e->passcred)
-		r = set_int_opt(t, fd, SO_PASSCRED, 1, "SO_PASSCRED");
 	if (r >= 0 && e->has_rcvtimeo_us)
 		r = set_timeo(t, fd, SO_RCVTIMEO_OLD, e->rcvtimeo_us, "SO_RCVTIMEO");
 	if (r >= 0 && e->has_sndtimeo_us)
@@ -154,8 +152,6 @@ static int sock_options(struct rst_task *t, int fd, const UnixSkEntry *e)
 		r = set_int_opt(t, fd, e->timestamp, 1, "SO_TIMESTAMP");
 	if (r >= 0 && e->has_rcvlowat)
 		r = set_int_opt(t, fd, SO_RCVLOWAT, e->rcvlowat, "SO_RCVLOWAT");
-	if (r >= 0 && e->has_passpidfd && e->passpidfd)
-		r = set_int_opt(t, fd, SO_PASSPIDFD, 1, "SO_PASSPIDFD");
 	if (r >= 0 && e->has_passsec && e->passsec)
 		r = set_int_opt(t, fd, SO_PASSSEC, 1, "SO_PASSSEC");
 	if (r >= 0 && e->has_oobinline && e->oobinline)
@@ -596,7 +592,7 @@ static void restore_sndbuf(int fd, int had)
 static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *data, size_t len,
 			   const struct sockaddr_un *to, socklen_t tolen, bool *gone)
 {
-	const UnixSkCred *cred = k < e->n_queue_cred && !*gone ? e->queue_cred[k] : NULL;
+	const UnixSkCred *cred = k < e->n_queue_cred ? e->queue_cred[k] : NULL;
 	char cbuf[CMSG_SPACE(sizeof(struct ucred))] = { 0 };
 	struct iovec iov = { (void *)data, len };
 	struct msghdr mh = { .msg_name = tolen ? (void *)to : NULL, .msg_namelen = tolen, .msg_iov = &iov,
@@ -604,7 +600,7 @@ static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *d
 	ssize_t n;
 
 	if (cred) {
-		struct ucred u = { .pid = cred->pid, .uid = cred->uid, .gid = cred->gid };
+		struct ucred u = { .pid = *gone ? getpid() : (pid_t)cred->pid, .uid = cred->uid, .gid = cred->gid };
 		struct cmsghdr *c;
 
 		mh.msg_control = cbuf;
@@ -616,10 +612,12 @@ static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *d
 		memcpy(CMSG_DATA(c), &u, sizeof(u));
 	}
 	n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0 && errno == ESRCH && cred) {
+	if (n < 0 && errno == ESRCH && cred && !*gone) {
+		/* The uid and gid stay the sender's; the pid must be of a
+		 * live process: criu-lite's, which is gone soon too. */
 		log_warn("unix socket %u: message %zu of its queue: its sender, pid %u, is gone; it is sent with "
-			 "criu-lite's credentials",
-			 e->id, k, cred->pid);
+			 "criu-lite's pid and the sender's uid %u and gid %u",
+			 e->id, k, cred->pid, cred->uid, cred->gid);
 		*gone = true;
 		return send_queued(e, k, fd, data, len, to, tolen, gone);
 	}
@@ -742,14 +740,25 @@ int rst_refill_sockets(struct rst_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
-	/* The peek offset last: refilling the queue does not move it. */
+	/* The peek offset last: refilling the queue does not move it. And
+	 * SO_PASSCRED and SO_PASSPIDFD: an unbound socket that has them is
+	 * given an abstract name by its first connect() or send(), which the
+	 * dumped one did not have (the refill sends with the recorded
+	 * credentials, whatever the receiver asks). */
 	for (size_t i = 0; i < ctx->nr_socks; i++) {
 		struct rst_sock *s = &ctx->socks[i];
-		int r;
+		struct rst_task *t = s->owner ? task_of(ctx, s->owner) : NULL;
+		const UnixSkEntry *e = s->e;
+		int r = 0;
 
-		if (!s->owner || !s->e->has_peek_off)
+		if (!t)
 			continue;
-		r = set_int_opt(task_of(ctx, s->owner), s->fd, SO_PEEK_OFF, s->e->peek_off, "SO_PEEK_OFF");
+		if (e->has_peek_off)
+			r = set_int_opt(t, s->fd, SO_PEEK_OFF, e->peek_off, "SO_PEEK_OFF");
+		if (r >= 0 && e->has_passcred && e->passcred)
+			r = set_int_opt(t, s->fd, SO_PASSCRED, 1, "SO_PASSCRED");
+		if (r >= 0 && e->has_passpidfd && e->passpidfd)
+			r = set_int_opt(t, s->fd, SO_PASSPIDFD, 1, "SO_PASSPIDFD");
 		if (r < 0)
 			return r;
 	}

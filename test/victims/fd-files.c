@@ -49,7 +49,8 @@
  *     F_OWNER_PID) with F_SETSIG SIGUSR2; fd 92 (write end 93) owned by the
  *     child, with no F_SETSIG (SIGIO). After the restore F_GETFL, F_GETOWN_EX
  *     and F_GETSIG are as they were, no signal came by itself, and a byte
- *     written into each pipe delivers the signal to its owner within 2 s.
+ *     written into each pipe delivers the signal to its owner within 2 s
+ *     (SIGUSR2 naming fd 90 in its si_fd).
  *   fd-files opath   one task with O_PATH fds: fd 110 on the FIFO opath.fifo,
  *     fd 111 on the socket file opath.sock (its socket closed), fd 112 on
  *     /dev/null; fd 113 the same FIFO O_RDWR with "data" in it. After the
@@ -668,8 +669,13 @@ static void locks(void)
 /* --- async --- */
 
 static volatile uint64_t usr2_count, sigio_count;
+static volatile int usr2_fd = -1; /* si_fd of the last SIGUSR2 */
 
-static void on_usr2(int sig) { usr2_count++; }
+static void on_usr2(int sig, siginfo_t *si, void *uc)
+{
+	usr2_fd = si->si_fd;
+	usr2_count++;
+}
 static void on_sigio(int sig) { sigio_count++; }
 
 /* fd is O_ASYNC, its signals go to process pid, as signal sig (0: SIGIO). */
@@ -710,7 +716,7 @@ static void async_child(void *arg)
 static void async_mode(void)
 {
 	static const int fds[] = { 90, 91, 92, 93 };
-	struct sigaction usr2 = { .sa_handler = on_usr2 }, io = { .sa_handler = on_sigio };
+	struct sigaction usr2 = { .sa_sigaction = on_usr2, .sa_flags = SA_SIGINFO }, io = { .sa_handler = on_sigio };
 	int p[2], q[2];
 	pid_t child;
 	char c;
@@ -736,6 +742,8 @@ static void async_mode(void)
 	vl_write_all("root's pipe", 91, "a", 1);
 	if (!vl_wait_for(&usr2_count, 1, 2000))
 		vl_fail("root: no SIGUSR2 within 2 s of a write into its O_ASYNC pipe");
+	else if (usr2_fd != 90)
+		vl_fail("root: SIGUSR2 names fd %d (si_fd), expected 90", usr2_fd);
 	if (sigio_count)
 		vl_fail("root: got SIGIO, which goes to the child");
 	if (!vl_read_exact("root's pipe", 90, &c, 1) || c != 'a')

@@ -57,11 +57,11 @@
  *                         stream, datagram and seqpacket pairs (the root
  *                         receives on fds 71, 73, 75, with SO_PASSCRED)
  *                         that hold "hello" from the child (fds 70, 72,
- *                         74), "ghost" from a process that exited since,
- *                         and "world" from the root. After the restore
- *                         the root reads them in order; the credentials
- *                         name the child, then (unchecked) anyone, then
- *                         the root.
+ *                         74), "ghost" from a process (uid and gid 4321)
+ *                         that exited since, and "world" from the root.
+ *                         After the restore the root reads them in order;
+ *                         the credentials name the child, then uid and gid
+ *                         4321 (any pid), then the root.
  *   fd-socks-edge sockopts
  *                         a stream pair (fds 80, 81) and a datagram pair
  *                         (82, 83) with options set on 80: SO_RCVTIMEO and
@@ -575,11 +575,14 @@ static void creds_child(void *arg)
 	vl_wait();
 }
 
+#define GHOST_ID 4321
+
 static void creds(void)
 {
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
 	static const int fds[] = { 70, 71, 72, 73, 74, 75 };
 	pid_t child, ghost;
+	int status;
 
 	for (int i = 0; i < 3; i++) {
 		int sv[2], one = 1;
@@ -601,12 +604,14 @@ static void creds(void)
 	}
 	ghost = fork();
 	if (ghost == 0) {
+		if (setresgid(GHOST_ID, GHOST_ID, GHOST_ID) < 0 || setresuid(GHOST_ID, GHOST_ID, GHOST_ID) < 0)
+			_exit(1);
 		for (int i = 0; i < 3; i++)
 			if (send(70 + 2 * i, "ghost", 5, 0) != 5)
 				_exit(1);
 		_exit(0);
 	}
-	if (ghost < 0 || waitpid(ghost, NULL, 0) != ghost)
+	if (ghost < 0 || waitpid(ghost, &status, 0) != ghost || !WIFEXITED(status) || WEXITSTATUS(status))
 		vl_die("the ghost sender");
 	for (int i = 0; i < 3; i++)
 		if (send(70 + 2 * i, "world", 5, 0) != 5)
@@ -640,6 +645,10 @@ static void creds(void)
 				vl_fail("type %d, message %d ('%s'): credentials pid %d uid %d gid %d, expected pid %d "
 					"uid %d gid %d",
 					types[i], k, words[k], u.pid, u.uid, u.gid, want, getuid(), getgid());
+			if (k == 1 && (u.uid != GHOST_ID || u.gid != GHOST_ID))
+				vl_fail("type %d, message 1 ('ghost'): credentials uid %d gid %d, expected %d and %d "
+					"(the sender's, though it is gone)",
+					types[i], u.uid, u.gid, GHOST_ID, GHOST_ID);
 		}
 }
 
