@@ -20,6 +20,7 @@
 # mean nothing). Images go to a mktemp'd directory under /tmp, removed at
 # the end; only the pids of the benchmark's own trees are ever killed.
 set -u
+. "$(dirname "$0")/run-clean.sh"
 
 BUILD=${CRL_BUILD:-build}
 CRL=$BUILD/criu-lite
@@ -119,7 +120,7 @@ run_once() {
 	rm -rf "$d"
 	mkdir -p "$d/run"
 	img=$d/img
-	"$BENCH" tree "$d/run" "$n" "$m" "$s" || { cat "$d/run/log" 2>/dev/null; die "bench-mem did not start"; }
+	run_clean "$BENCH" tree "$d/run" "$n" "$m" "$s" || { cat "$d/run/log" 2>/dev/null; die "bench-mem did not start"; }
 	mapfile -t PIDS < "$d/run/pids"
 	ALL_PIDS+=("${PIDS[@]}")
 	for p in "${PIDS[@]}"; do

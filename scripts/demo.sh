@@ -10,6 +10,7 @@
 # only the pids of that tree are ever killed. The last line says whether
 # the demo succeeded; the exit status is non-zero on any failure.
 set -u
+. "$(dirname "$0")/run-clean.sh"
 
 BUILD=${CRL_BUILD:-build}
 CRL=$BUILD/criu-lite
@@ -188,7 +189,7 @@ W=$(mktemp -d /tmp/crl-demo.XXXXXX) || fail "cannot make a temporary directory"
 say "(binaries from $BUILD; work directory $W)"
 
 step "Start the victim: 4 processes sharing a counter through shared anonymous memory and a memfd (its fd closed after mmap)."
-"$VICTIM" "$W" || fail "demo-counter did not start"
+run_clean "$VICTIM" "$W" || fail "demo-counter did not start"
 while read -r pid role; do
 	PIDS+=("$pid")
 	ROLES+=("$role")
