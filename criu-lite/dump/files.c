@@ -377,10 +377,12 @@ static int note_outside(pid_t pid, int fd, const char *link, void *arg)
 
 /*
  * Pipes also held by processes outside the tree. That other end cannot be
- * reached again: a tree that only writes into such a pipe from its standard
+ * reached again. A tree that only writes into such a pipe from its standard
  * output or error, or only reads from it on its standard input, gets
  * criu-lite's own fd of that number at restore (as a job started from a
- * shell would); any other such pipe is refused.
+ * shell would). Any other such pipe comes back as if the outside process
+ * had closed its end (as a restore that cannot reach it does for any
+ * process), and the dump says so.
  */
 static int check_outside_pipes(struct dump_ctx *ctx)
 {
@@ -397,18 +399,14 @@ static int check_outside_pipes(struct dump_ctx *ctx)
 		const struct dump_pipe *p = &f->pipes[i];
 		pid_t pid = p->bad_pid ? p->bad_pid : p->pid;
 		int fd = p->bad_pid ? p->bad_fd : p->fd;
-		char what[160], link[64];
 
 		if (!p->outside || (p->writer && !p->reader && !p->writer_not_stdio) ||
 		    (p->reader && !p->writer && !p->reader_not_stdin))
 			continue;
-		snprintf(link, sizeof(link), "pipe:[%llu]", (unsigned long long)p->ino);
-		snprintf(what, sizeof(what), "a pipe also held by process %d, outside the tree (only standard "
-					     "input, output and error may lead out of it)",
-			 p->outside);
-		for (size_t k = 0; k < ctx->nr_tasks; k++)
-			if (ctx->tasks[k].pid == pid)
-				return dump_refuse_fd(&ctx->tasks[k], fd, link, what);
+		log_warn("task %d: fd %d (pipe:[%llu]) is a pipe also held by process %d, outside the tree: the "
+			 "restore cannot connect that end again, and the pipe comes back as if process %d had "
+			 "closed it",
+			 pid, fd, (unsigned long long)p->ino, p->outside, p->outside);
 	}
 	return 0;
 }

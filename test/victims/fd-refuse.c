@@ -36,12 +36,14 @@
  *   procfile    /proc/self/status: it still shows the child's pid
  *   fifo-unlinked  the FIFO unlinked.fifo opened O_RDWR, "fifo" written
  *               into it, then unlinked: the bytes are still there
- *   pipe-outside   the read end of a pipe whose only write end a process
- *               outside the tree holds: the child forked a process that
- *               forked again and exited, so the grandchild went to another
- *               parent. It wrote its pid (which the child reads and writes
- *               into $CRL_TEST_DIR/outside.pid, for the test to kill it) and
- *               "outside\n", which the child reads afterwards
+ *   pipe-outside   (not refused: dumped with a warning and restored) the
+ *               read end of a pipe whose only write end a process outside
+ *               the tree holds: the child forked a process that forked
+ *               again and exited, so the grandchild went to another parent.
+ *               It wrote its pid (which the child reads and writes into
+ *               $CRL_TEST_DIR/outside.pid, for the test to kill it) and
+ *               "outside\n", which the child reads after the restore, and
+ *               then end of file: that writer is not connected again
  *   hifd        (at fd 4095, not 42) /dev/null under a RLIMIT_NOFILE the
  *               child lowered to 4096, soft and hard: both are unchanged
  *   unlinked-dir   the file gone/file opened O_RDWR with "unlinked" in it,
@@ -348,6 +350,15 @@ static void check_kind(void)
 
 		if (vl_read_exact(kind, 42, buf, strlen(want)) && memcmp(buf, want, strlen(want)))
 			vl_fail("%s: read '%s', expected '%s'", kind, buf, want);
+		if (!strcmp(kind, "pipe-outside")) {
+			ssize_t n;
+
+			vl_add_flags(42, O_NONBLOCK);
+			n = read(42, buf, sizeof(buf));
+			if (n != 0)
+				vl_fail("pipe-outside: after the bytes, read gives %zd (%s), expected end of file", n,
+					n < 0 ? strerror(errno) : "bytes");
+		}
 	} else if (!strcmp(kind, "hifd")) {
 		struct rlimit rl = { 0 };
 		struct stat st;
