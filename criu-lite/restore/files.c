@@ -548,8 +548,8 @@ static int open_desc(struct rst_ctx *ctx, struct rst_task *t, const FileDescEntr
 }
 
 /*
- * Standard input, output or error on a pipe whose other end was outside the
- * tree: that end cannot be reached again, and a new pipe nobody reads would
+ * Standard input (when it held no unread bytes), output or error on a pipe
+ * whose other end was outside the tree: that end cannot be reached again, and a new pipe nobody reads would
  * kill the task with SIGPIPE at its first write (or give end of file to its
  * first read). It takes criu-lite's own fd of that number instead (what the
  * restore was given), and the log says so. A dump that did not record who
@@ -564,8 +564,11 @@ static bool stdio_to_outside(struct rst_ctx *ctx, const FdEntry *f, const FileDe
 	if (d->kind != FD_KIND__FD_PIPE || f->fd > 2 || fcntl(f->fd, F_GETFD) < 0)
 		return false;
 	p = &ctx->pipes[d->pipe_id - 1];
+	/* Unread bytes of standard input stay in the old pipe, out of reach:
+	 * a pipe that held some is made again with them instead. */
 	if (f->fd == 0)
-		return mode == O_RDONLY && p->e->has_outside && p->e->outside && !p->has_writer;
+		return mode == O_RDONLY && p->e->has_outside && p->e->outside && !p->has_writer &&
+		       !(p->e->has_data && p->e->data.len) && !p->e->n_packet;
 	return mode == O_WRONLY && !p->has_reader && (!p->e->has_outside || p->e->outside);
 }
 

@@ -42,6 +42,15 @@ load fd-helpers
 		{ echo "restore.log does not say that fd 0 of task $ROOT is criu-lite's:" >&2; cat "$T/restore.log" >&2; return 1; }
 }
 
+@test "30-fds more: a standard input from a pipe outside the tree with unread bytes gets them back, then end of file" {
+	pipe_writer "before
+unread"
+	start_victim fd-files stdin unread
+	dump
+	RESTORE_WRAP="with_stdin after" restore
+	check_verdict
+}
+
 @test "30-fds more: a FIFO held open outside the tree is not refilled: its bytes come once" {
 	mkfifo "$T/outside.fifo"
 	sleep 300 7<> "$T/outside.fifo" &

@@ -67,6 +67,10 @@
  *     its writer, outside the tree): it reads "before\n" before the dump.
  *     The restore runs with "after\n" on its own standard input (a pipe);
  *     after it fd 0 is a pipe and gives "after\n", then end of file.
+ *   fd-files stdin unread  the same, but the test's writer also wrote
+ *     "unread\n", which the task has not read at the dump: after the
+ *     restore fd 0 gives "unread\n" (not the restore's input), then end of
+ *     file.
  *   fd-files fifo-outside  one task with the FIFO outside.fifo, which a
  *     process of the test holds open O_RDWR, at fd 70, O_RDWR|O_NONBLOCK:
  *     it wrote "hello" into it. After the restore fd 70 gives exactly
@@ -840,8 +844,9 @@ static void tmpfile_mode(void)
 /* --- stdin --- */
 
 /* fd 0: a new read end of the test's pipe (vl_init points it at /dev/null). */
-static void stdin_mode(void)
+static void stdin_mode(bool unread)
 {
+	const char *want = unread ? "unread\n" : "after\n";
 	char *where = vl_path("stdin-pipe"), *path = vl_read_file(where, NULL), line[8] = "";
 	struct stat st;
 	int fd;
@@ -863,9 +868,9 @@ static void stdin_mode(void)
 	if (fstat(0, &st) < 0 || !S_ISFIFO(st.st_mode))
 		vl_fail("stdin: fd 0 is not a pipe");
 	memset(line, 0, sizeof(line));
-	if (vl_read_exact("stdin, after the restore", 0, line, 6) && memcmp(line, "after\n", 6))
-		vl_fail("stdin, after the restore: read '%.6s', expected 'after\\n'", line);
-	vl_expect_eof("stdin, after 'after\\n'", 0);
+	if (vl_read_exact("stdin, after the restore", 0, line, strlen(want)) && memcmp(line, want, strlen(want)))
+		vl_fail("stdin, after the restore: read '%.7s', expected '%s'", line, want);
+	vl_expect_eof("stdin, after its line", 0);
 }
 
 /* --- fifo-outside --- */
@@ -917,7 +922,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "tmpfile"))
 		tmpfile_mode();
 	else if (!strcmp(mode, "stdin"))
-		stdin_mode();
+		stdin_mode(argc > 2 && !strcmp(argv[2], "unread"));
 	else if (!strcmp(mode, "fifo-outside"))
 		fifo_outside();
 	else
