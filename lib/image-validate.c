@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/mempolicy.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -295,11 +296,20 @@ int crl_validate_filedesc(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->kind >= FD_KIND__FD_REG && e->kind <= FD_KIND__FD_TTY, "description %u: unknown kind %d",
 	      e->id, e->kind);
 	CHECK((e->flags & 3) != 3, "description %u: access mode 3", e->id);
+	/* Flags that act only when a file is opened (the kernel clears all
+	 * but O_TMPFILE from a description): opening again with O_TRUNC would
+	 * empty the file, with O_TMPFILE make a new one. (O_TMPFILE holds
+	 * O_DIRECTORY, which a directory's description shows.) */
+	CHECK(!(e->flags & (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY))),
+	      "description %u: flags %#o hold open-time flags (O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_TMPFILE)",
+	      e->id, e->flags);
 	if (check_locks(e->locks, e->n_locks, false, "description", e->id, err, len) < 0)
 		return -EBADMSG;
+	CHECK(e->has_owner_type == e->has_owner_pid, "description %u: a signal owner without its type, or the other way round",
+	      e->id);
 	CHECK(!e->has_owner_type || (e->owner_type >= F_OWNER_TID && e->owner_type <= F_OWNER_PGRP),
 	      "description %u: owner type %d", e->id, e->owner_type);
-	CHECK(!e->has_owner_pid || (e->owner_pid >= 0 && (uint32_t)e->owner_pid <= CRL_PID_MAX),
+	CHECK(!e->has_owner_pid || (e->owner_pid >= 0 && (uint32_t)e->owner_pid < CRL_PID_MAX),
 	      "description %u: owner %d", e->id, e->owner_pid);
 	CHECK(!e->has_sig || (e->sig >= 0 && e->sig <= 64), "description %u: signal %d", e->id, e->sig);
 	switch (e->kind) {
@@ -346,6 +356,9 @@ int crl_validate_pipe(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(e->size >= CRL_PAGE_SIZE && e->size <= (1u << 30), "pipe %u: size %u", e->id, e->size);
 	CHECK(!e->has_data || e->data.len <= e->size, "pipe %u: %zu bytes of data in a %u-byte pipe", e->id,
 	      e->data.len, e->size);
+	/* A packet-mode pipe's bytes are its packets: data beside them would
+	 * be written after them, over the pipe's size. */
+	CHECK(!e->packets || !e->has_data || !e->data.len, "pipe %u: data in a pipe in packet mode", e->id);
 	{
 		/* Each packet takes a page of the pipe: more than fit would
 		 * block the restore writing them back. */
@@ -379,6 +392,10 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_peer_name || e->peer_name.len <= 108, "socket %u: peer name of %zu bytes", e->id,
 	      e->peer_name.len);
 	CHECK(e->shutdown <= 3, "socket %u: shutdown %u", e->id, e->shutdown);
+	CHECK(e->state != TCP_LISTEN || (e->type != SOCK_DGRAM && !e->peer_id && !e->peer_closed && !e->peer_outside),
+	      "socket %u: listening, but a datagram socket or connected", e->id);
+	CHECK(!e->peer_closed || (!e->peer_id && !e->peer_outside),
+	      "socket %u: its peer was closed, yet it names a peer (%u) or one outside the tree", e->id, e->peer_id);
 	CHECK(!e->peer_outside || (e->has_peer_name && e->peer_name.len > 0 && !e->peer_id &&
 				   e->type == SOCK_DGRAM),
 	      "socket %u: connected outside the tree, not a datagram socket with a name to reach", e->id);
@@ -386,8 +403,16 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->n_queue_cred || (e->n_queue_cred == e->n_queue && e->passcred),
 	      "socket %u: credentials for %zu of %zu queued messages (SO_PASSCRED %s)", e->id, e->n_queue_cred,
 	      e->n_queue, e->passcred ? "on" : "off");
+	CHECK(!e->n_queue_from || (e->n_queue_from == e->n_queue && e->type != SOCK_STREAM),
+	      "socket %u: senders for %zu of %zu queued messages (type %u)", e->id, e->n_queue_from, e->n_queue,
+	      e->type);
+	for (size_t i = 0; i < e->n_queue_from; i++)
+		CHECK(e->queue_from[i].len <= 108, "socket %u: message %zu: sender address of %zu bytes", e->id, i,
+		      e->queue_from[i].len);
+	/* SCM_CREDENTIALS names an existing process: pid 0 is none. */
 	for (size_t i = 0; i < e->n_queue_cred; i++)
-		CHECK(e->queue_cred[i]->pid <= (1u << 22) && e->queue_cred[i]->uid != (uint32_t)-1 &&
+		CHECK(e->queue_cred[i]->pid > 0 && e->queue_cred[i]->pid < CRL_PID_MAX &&
+		      e->queue_cred[i]->uid != (uint32_t)-1 &&
 			      e->queue_cred[i]->gid != (uint32_t)-1,
 		      "socket %u: message %zu: credentials pid %u uid %u gid %u", e->id, i, e->queue_cred[i]->pid,
 		      e->queue_cred[i]->uid, e->queue_cred[i]->gid);
@@ -397,6 +422,7 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	CHECK(!e->has_timestamp || e->timestamp == SO_TIMESTAMP_OLD || e->timestamp == SO_TIMESTAMPNS_OLD ||
 		      e->timestamp == SO_TIMESTAMP_NEW || e->timestamp == SO_TIMESTAMPNS_NEW,
 	      "socket %u: timestamp option %u", e->id, e->timestamp);
+	CHECK(!e->has_peek_off || e->peek_off >= 0, "socket %u: SO_PEEK_OFF %d", e->id, e->peek_off);
 	CHECK(!e->has_rcvlowat || (e->rcvlowat >= 1 && e->rcvlowat <= INT32_MAX), "socket %u: SO_RCVLOWAT %u",
 	      e->id, e->rcvlowat);
 	CHECK(!e->detached || (e->has_name && e->name.data[0] && !e->has_vfs_mode),

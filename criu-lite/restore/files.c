@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -113,12 +114,20 @@ static int check_desc(struct rst_ctx *ctx, const FileDescEntry *e)
 	switch (e->kind) {
 	case FD_KIND__FD_REG:
 	case FD_KIND__FD_DIR:
+		/* Opened again by path: a FIFO or a device opened for
+		 * reading or writing (not O_PATH) would wait or act. */
 		if (!o || !o->file)
 			bad = "a file that is not in files.img";
+		else if (e->kind == FD_KIND__FD_DIR ? !S_ISDIR(o->file->mode)
+			 : (e->flags & O_PATH) ? S_ISDIR(o->file->mode) : !S_ISREG(o->file->mode))
+			bad = e->kind == FD_KIND__FD_DIR ? "a file that is not a directory" :
+			      (e->flags & O_PATH) ? "a directory" : "a file that is not a regular file";
 		break;
 	case FD_KIND__FD_FIFO:
 		if (!o || !o->file)
 			bad = "a FIFO whose path is not in files.img";
+		else if (!S_ISFIFO(o->file->mode))
+			bad = "a FIFO whose path is not a FIFO's in files.img";
 		/* fall through */
 	case FD_KIND__FD_PIPE:
 		if (e->pipe_id > ctx->nr_pipes)
@@ -143,8 +152,81 @@ static int check_desc(struct rst_ctx *ctx, const FileDescEntry *e)
 		break;
 	}
 	if (bad)
-		return log_error_errno(-EBADMSG, "%s/filedesc.img: description %u names %s", ctx->opts->dir,
-				       e->id, bad);
+		return log_error_errno(-EBADMSG, "%s/filedesc.img: record %u: description %u names %s",
+				       ctx->opts->dir, e->id - 1, e->id, bad);
+	return 0;
+}
+
+/* A description's or an fd's locks can be taken again through it: not
+ * through an O_PATH description, a write lock (POSIX, OFD) only through one
+ * open for writing, a read lock only through one open for reading. */
+static int check_locks(struct rst_ctx *ctx, const FileDescEntry *d, FileLock *const *locks, size_t n,
+		       const char *where)
+{
+	int mode = d->flags & O_ACCMODE;
+
+	for (size_t k = 0; k < n; k++) {
+		const FileLock *l = locks[k];
+		const char *bad = NULL;
+
+		if (d->flags & O_PATH)
+			bad = "on an O_PATH description";
+		else if (l->kind != LOCK_KIND__LOCK_FLOCK && l->write && mode == O_RDONLY)
+			bad = "a write lock through a description open read-only";
+		else if (l->kind != LOCK_KIND__LOCK_FLOCK && !l->write && mode == O_WRONLY)
+			bad = "a read lock through a description open write-only";
+		if (bad)
+			return log_error_errno(-EBADMSG, "%s/%s: lock %zu: %s (description %u)", ctx->opts->dir,
+					       where, k, bad, d->id);
+	}
+	return 0;
+}
+
+/* The task, or the process group, that gets the signals of an O_ASYNC
+ * description is one of the tree: F_SETOWN_EX would point a restored
+ * file's signals at any process that has that pid now. */
+static int check_signal_owner(struct rst_ctx *ctx, const FileDescEntry *e)
+{
+	bool found = false;
+
+	if (!e->has_owner_pid || !e->owner_pid)
+		return 0;
+	for (size_t i = 0; i < ctx->nr_tasks && !found; i++) {
+		const struct rst_task *t = &ctx->tasks[i];
+
+		found = e->owner_type == F_OWNER_PGRP ? t->pstree->pgid == (uint32_t)e->owner_pid
+						      : t->pid == e->owner_pid && !rst_zombie(t);
+	}
+	if (!found)
+		return log_error_errno(-EBADMSG, "%s/filedesc.img: record %u: description %u: its signals go to "
+						 "%s %d, which is not in the tree",
+				       ctx->opts->dir, e->id - 1, e->id, e->owner_type == F_OWNER_PGRP ? "process group" : "task",
+				       e->owner_pid);
+	return 0;
+}
+
+/* The restore makes a connection from a pair (or from a listener) or a
+ * datagram socket connected to a name: a stream or seqpacket socket whose
+ * peer does not name it back, or a datagram socket connected to an unnamed
+ * socket that is not its pair, cannot be made (found now, before any task
+ * exists). */
+static int check_peer(struct rst_ctx *ctx, const UnixSkEntry *e)
+{
+	const UnixSkEntry *p;
+
+	if (!e->peer_id)
+		return 0;
+	p = ctx->socks[e->peer_id - 1].e;
+	if (e->peer_id != e->id && p->peer_id == e->id)
+		return 0;
+	if (e->type != SOCK_DGRAM)
+		return log_error_errno(-EBADMSG, "%s/unixsk.img: record %u: socket %u: a connected stream whose peer "
+						 "%u is not connected back",
+				       ctx->opts->dir, e->id - 1, e->id, p->id);
+	if (!p->has_name)
+		return log_error_errno(-EBADMSG, "%s/unixsk.img: record %u: socket %u is connected to socket %u, "
+						 "which has no name to connect to again",
+				       ctx->opts->dir, e->id - 1, e->id, p->id);
 	return 0;
 }
 
@@ -186,13 +268,34 @@ int rst_load_files(struct rst_ctx *ctx)
 		if (r >= 0 && e->kind == FD_KIND__FD_PIPE && (e->flags & O_ACCMODE) != O_RDONLY)
 			ctx->pipes[e->pipe_id - 1].has_writer = true;
 	}
+	for (size_t i = 0; i < ctx->nr_descs && r >= 0; i++) {
+		char where[64];
+
+		snprintf(where, sizeof(where), "filedesc.img: record %zu", i);
+		r = check_locks(ctx, ctx->descs[i].e, ctx->descs[i].e->locks, ctx->descs[i].e->n_locks, where);
+		if (r >= 0)
+			r = check_signal_owner(ctx, ctx->descs[i].e);
+	}
 	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++)
 		if (ctx->socks[i].e->peer_id > ctx->nr_socks)
 			r = log_error_errno(-EBADMSG, "%s/unixsk.img: socket %u: its peer %u is not in the dump",
 					    ctx->opts->dir, ctx->socks[i].e->id, ctx->socks[i].e->peer_id);
+	for (size_t i = 0; i < ctx->nr_socks && r >= 0; i++)
+		r = check_peer(ctx, ctx->socks[i].e);
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
 		if (!rst_zombie(&ctx->tasks[i]))
 			r = rst_read_all(ctx, CRL_IMG_FDINFO, ctx->tasks[i].pid, add_fd, &ctx->tasks[i], false);
+	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+		char name[40], where[96];
+
+		crl_img_filename(CRL_IMG_FDINFO, t->pid, name, sizeof(name));
+		for (size_t k = 0; k < t->nr_fds && r >= 0; k++) {
+			snprintf(where, sizeof(where), "%s: record %zu: fd %u", name, k, t->fds[k]->fd);
+			r = check_locks(ctx, ctx->descs[t->fds[k]->desc_id - 1].e, t->fds[k]->locks,
+					t->fds[k]->n_locks, where);
+		}
+	}
 	for (size_t i = 0; i < ctx->nr_tasks && r >= 0; i++)
 		r = check_fd_room(ctx, &ctx->tasks[i]);
 	if (r >= 0)

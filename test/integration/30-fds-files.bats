@@ -81,3 +81,7 @@ refused_restore() {
 	cp "$T/dup.old" "$T/dup.dat"
 	refused_restore "dup.dat.*replaced"
 }
+
+@test "30-fds files: a flock, a POSIX and an OFD lock, and an O_ASYNC pipe whose SIGIO is SIGUSR2 to its task" {
+	dump_restore_check fd-files locks-img
+}

@@ -9,11 +9,15 @@
  *   DIR     the image directory
  *   FILE    an image file name in it (inventory.img, core-42.img...)
  *   RECORD  the index of the record to change, from 0
- *   FIELD   the name of a top-level field of that record (as in the .proto)
+ *   FIELD   the name of a field of that record (as in the .proto); a field
+ *           of a message inside it by a dotted path, an element of a
+ *           repeated message by its index from 0: locks.0.start,
+ *           queue_cred.1.pid, creds.uid
  *   VALUE   a number (decimal or 0x hex) for integer and enum fields,
  *           true/false for bool, the text for string fields, first:N for
  *           bytes fields (keep the first N bytes: an XSAVE area of another
- *           size)
+ *           size); for a repeated field, count:N keeps its first N
+ *           elements (a count that disagrees with another field's)
  *
  * Exits 0 when the field was set, 2 on any error (named on stderr).
  */
@@ -47,16 +51,59 @@ static uint64_t parse_number(const char *value)
 	return v;
 }
 
-static void set_field(ProtobufCMessage *m, const char *name, const char *value)
+static void set_field(ProtobufCMessage *m, char *name, const char *value)
 {
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
-	char *p;
+	const ProtobufCFieldDescriptor *f;
+	char *dot = strchr(name, '.'), *p;
 
+	if (dot)
+		*dot = '\0';
+	f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
 	if (!f)
 		die("%s has no field '%s'", m->descriptor->name, name);
-	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		die("field '%s' is repeated%s", name, "");
 	p = (char *)m + f->offset;
+	if (dot) {
+		/* A message inside: by name, or an element of a repeated one
+		 * by its index. */
+		ProtobufCMessage *sub, **subs;
+		char *rest = dot + 1;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			die("field '%s' holds no message%s", name, "");
+		memcpy(&subs, p, sizeof(subs));
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			char *next = strchr(rest, '.');
+			size_t n, i;
+
+			if (!next)
+				die("'%s': an element of a repeated field takes an index and a field%s", rest, "");
+			*next = '\0';
+			i = (size_t)parse_number(rest);
+			memcpy(&n, (char *)m + f->quantifier_offset, sizeof(n));
+			if (i >= n)
+				die("field '%s' has fewer elements than that%s", name, "");
+			sub = subs[i];
+			rest = next + 1;
+		} else {
+			sub = (ProtobufCMessage *)subs;
+			if (!sub)
+				die("field '%s' is absent%s", name, "");
+		}
+		set_field(sub, rest, value);
+		return;
+	}
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t n, want;
+
+		if (strncmp(value, "count:", 6))
+			die("field '%s' is repeated: it takes count:N%s", name, "");
+		want = (size_t)parse_number(value + 6);
+		memcpy(&n, (char *)m + f->quantifier_offset, sizeof(n));
+		if (want > n)
+			die("'%s': count:N keeps at most the elements there are%s", value, "");
+		memcpy((char *)m + f->quantifier_offset, &want, sizeof(want));
+		return;
+	}
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_INT32:

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "crl/image.h"
+#include "crl/limits.h"
 #include "crl/util.h"
 #include "sample-images.h"
 
@@ -206,6 +207,20 @@ static void expect_refused(enum crl_img_kind kind, const ProtobufCMessage *msg, 
 	assert_int_equal(good, 0);
 	if (!strstr(why, "record 0: ") || !strstr(why, what))
 		fail_msg("refusal message '%s' lacks 'record 0: ' or '%s'", why, what);
+}
+
+/* The validator of kind must accept msg. */
+static void expect_valid(enum crl_img_kind kind, const ProtobufCMessage *msg)
+{
+	char why[300] = "";
+	unsigned good;
+	int r;
+
+	write_one(kind, 9, msg);
+	r = read_image(kind, 9, why, sizeof(why), &good);
+	if (r < 0)
+		fail_msg("a valid record refused: %s", why);
+	assert_int_equal(good, 1);
 }
 
 /* --- round trips ------------------------------------------------------------ */
@@ -861,6 +876,93 @@ static void test_validate_fds(void **state)
 	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "socket file owner -1");
 }
 
+/* Fields whose validators came with locks, signal owners, packet pipes and
+ * socket credentials: what a damaged image may say there. */
+static void test_validate_fds_more(void **state)
+{
+	static const uint32_t open_time[] = { O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_TMPFILE };
+	ProtobufCBinaryData pkt = { 3, (uint8_t *)"abc" }, from[2] = { { 0, NULL }, { 109, NULL } };
+	static uint8_t longname[109];
+	struct samples s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(open_time); i++) {
+		samples_init(&s);
+		s.filedesc[0].flags = O_RDWR | open_time[i];
+		expect_refused(CRL_IMG_FILEDESC, &s.filedesc[0].base, "open-time flags");
+	}
+	samples_init(&s);
+	s.filedesc[0].flags = O_RDWR | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_ASYNC | O_NOATIME;
+	expect_valid(CRL_IMG_FILEDESC, &s.filedesc[0].base);
+	s.filedesc[0].kind = FD_KIND__FD_DIR;
+	s.filedesc[0].flags = O_RDONLY | O_DIRECTORY | O_LARGEFILE; /* a directory's */
+	expect_valid(CRL_IMG_FILEDESC, &s.filedesc[0].base);
+
+	samples_init(&s);
+	s.filedesc[0].has_owner_pid = true;
+	s.filedesc[0].owner_pid = 42;
+	expect_refused(CRL_IMG_FILEDESC, &s.filedesc[0].base, "a signal owner without its type");
+	s.filedesc[0].has_owner_type = true;
+	s.filedesc[0].owner_pid = CRL_PID_MAX;
+	expect_refused(CRL_IMG_FILEDESC, &s.filedesc[0].base, "owner 4194304");
+	s.filedesc[0].owner_pid = 42;
+	expect_valid(CRL_IMG_FILEDESC, &s.filedesc[0].base);
+
+	/* A packet-mode pipe holds packets, not bytes beside them. */
+	samples_init(&s);
+	s.pipe.has_packets = s.pipe.packets = true;
+	s.pipe.n_packet = 1;
+	s.pipe.packet = &pkt;
+	expect_refused(CRL_IMG_PIPES, &s.pipe.base, "data in a pipe in packet mode");
+	s.pipe.has_data = false;
+	expect_valid(CRL_IMG_PIPES, &s.pipe.base);
+
+	{
+		UnixSkCred c = UNIX_SK_CRED__INIT, *cs[2] = { &c, &c };
+
+		samples_init(&s);
+		s.unixsk[1].n_queue_cred = 2;
+		s.unixsk[1].queue_cred = cs;
+		s.unixsk[1].has_passcred = s.unixsk[1].passcred = true;
+		c.pid = 0;
+		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "credentials pid 0");
+		c.pid = CRL_PID_MAX;
+		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "credentials pid 4194304");
+		c.pid = 42;
+		expect_valid(CRL_IMG_UNIXSK, &s.unixsk[1].base);
+	}
+
+	/* Senders: none, or one per message, of datagram or seqpacket
+	 * messages, each an address of at most 108 bytes. */
+	samples_init(&s);
+	s.unixsk[1].n_queue_from = 1;
+	s.unixsk[1].queue_from = from;
+	s.unixsk[1].type = SOCK_DGRAM;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "senders for 1 of 2");
+	s.unixsk[1].n_queue_from = 2;
+	from[1].data = longname;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "sender address of 109 bytes");
+	from[1].len = 108;
+	expect_valid(CRL_IMG_UNIXSK, &s.unixsk[1].base);
+	s.unixsk[1].type = SOCK_STREAM;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "senders for 2 of 2");
+
+	samples_init(&s);
+	s.unixsk[0].has_peer_closed = s.unixsk[0].peer_closed = true;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "its peer was closed, yet it names a peer");
+	samples_init(&s);
+	s.unixsk[0].state = 10; /* TCP_LISTEN */
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "listening, but");
+	s.unixsk[0].has_peer_id = false;
+	s.unixsk[0].peer_id = 0;
+	expect_valid(CRL_IMG_UNIXSK, &s.unixsk[0].base);
+	s.unixsk[0].type = SOCK_DGRAM;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "listening, but");
+	samples_init(&s);
+	s.unixsk[0].has_peek_off = true;
+	s.unixsk[0].peek_off = -2;
+	expect_refused(CRL_IMG_UNIXSK, &s.unixsk[0].base, "SO_PEEK_OFF -2");
+}
+
 /* --- names ------------------------------------------------------------------ */
 
 /* Image names map back to their kind and id; other names, and other
@@ -1054,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_validate_inventory),
 		cmocka_unit_test(test_validate_files_shmem),
 		cmocka_unit_test(test_validate_fds),
+		cmocka_unit_test(test_validate_fds_more),
 		cmocka_unit_test(test_kind_from_name),
 		cmocka_unit_test(test_filename_roundtrip),
 		cmocka_unit_test(test_raw_roundtrip),

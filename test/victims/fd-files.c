@@ -28,6 +28,13 @@
  *     and holds /dev/null at fd 4000.
  *   fd-files log      one task with log.dat (100 bytes) open O_APPEND at fd
  *     7: after the restore its write lands at the end, whatever the size.
+ *   fd-files locks-img  one task with lock.dat (100 bytes) open three
+ *     times: fd 7 O_RDWR with a shared flock; fd 8 O_RDWR with a POSIX
+ *     write lock on bytes 0-9; fd 9 O_RDONLY with an OFD read lock on bytes
+ *     20-29; and a pipe (read end fd 10, O_ASYNC, its SIGIO as SIGUSR2 to
+ *     the task itself; write end fd 11). After the restore another process
+ *     finds each lock taken, and a write to the pipe sends the task
+ *     SIGUSR2. Its images are what 20-restore-failures damages.
  *   fd-files tty      one task holding a terminal at fd 60, the slave of a
  *     pseudo-terminal of the test (dumped and restored with --shell-job): it
  *     writes a line to it after the restore.
@@ -86,6 +93,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -477,6 +485,79 @@ static void tty(void)
 		vl_fail("fd 60 is not a terminal");
 	else if (write(60, line, sizeof(line) - 1) != sizeof(line) - 1)
 		vl_fail("fd 60: write: %s", strerror(errno));
+}
+
+/* --- locks-img --- */
+
+static volatile sig_atomic_t got_img_usr2;
+
+static void on_img_usr2(int sig)
+{
+	got_img_usr2 = 1;
+}
+
+/* What another process finds when it tries to take a lock of type on
+ * [start, start + len) of path (F_GETLK in a child: it sees this task's
+ * POSIX locks and every OFD lock; flock() for the flock kind). */
+static bool taken_from_outside(const char *path, bool flock_kind, short type, off_t start, off_t len)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		int fd = open(path, O_RDWR);
+		struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+
+		if (fd < 0)
+			_exit(2);
+		if (flock_kind)
+			_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
+		if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type != F_UNLCK ? 0 : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void locks_img(void)
+{
+	static const int fds[] = { 7, 8, 9, 10, 11 };
+	const char *path = make_file("lock.dat", 100, 3);
+	struct flock posix = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	struct flock ofd = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 20, .l_len = 10 };
+	struct f_owner_ex owner = { .type = F_OWNER_PID, .pid = getpid() };
+	int p[2];
+
+	signal(SIGUSR2, on_img_usr2);
+	open_at(path, O_RDWR, 7);
+	open_at(path, O_RDWR, 8);
+	open_at(path, O_RDONLY, 9);
+	if (flock(7, LOCK_SH) < 0 || fcntl(8, F_SETLK, &posix) < 0 || fcntl(9, F_OFD_SETLK, &ofd) < 0)
+		vl_die("taking the locks");
+	if (pipe(p) < 0 || dup2(p[0], 10) < 0 || dup2(p[1], 11) < 0)
+		vl_die("pipe");
+	close(p[0]);
+	close(p[1]);
+	if (fcntl(10, F_SETOWN_EX, &owner) < 0 || fcntl(10, F_SETSIG, SIGUSR2) < 0 ||
+	    fcntl(10, F_SETFL, O_ASYNC) < 0)
+		vl_die("O_ASYNC on the pipe");
+	vl_ids_save(&ids);
+	vl_ready();
+	vl_wait();
+	vl_ids_check(&ids, false, false);
+	vl_expect_fds(fds, 5);
+	if (!taken_from_outside(path, true, 0, 0, 0))
+		vl_fail("lock.dat: the flock of fd 7 is gone");
+	if (!taken_from_outside(path, false, F_RDLCK, 0, 10))
+		vl_fail("lock.dat: the POSIX write lock on bytes 0-9 is gone");
+	if (!taken_from_outside(path, false, F_WRLCK, 20, 10))
+		vl_fail("lock.dat: the OFD read lock on bytes 20-29 is gone");
+	if (write(11, "x", 1) != 1)
+		vl_fail("pipe: write: %s", strerror(errno));
+	for (int i = 0; i < 200 && !got_img_usr2; i++)
+		usleep(10000);
+	if (!got_img_usr2)
+		vl_fail("pipe at fd 10: no SIGUSR2 after a write (O_ASYNC owner or signal lost)");
 }
 
 /* --- log --- */
@@ -925,6 +1006,8 @@ int main(int argc, char **argv)
 		stdin_mode(argc > 2 && !strcmp(argv[2], "unread"));
 	else if (!strcmp(mode, "fifo-outside"))
 		fifo_outside();
+	else if (!strcmp(mode, "locks-img"))
+		locks_img();
 	else
 		vl_fail("unknown mode '%s'", mode);
 	vl_exit();
