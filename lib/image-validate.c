@@ -409,9 +409,10 @@ int crl_validate_unixsk(const ProtobufCMessage *m, char *err, size_t len)
 	for (size_t i = 0; i < e->n_queue_from; i++)
 		CHECK(e->queue_from[i].len <= 108, "socket %u: message %zu: sender address of %zu bytes", e->id, i,
 		      e->queue_from[i].len);
-	/* SCM_CREDENTIALS names an existing process: pid 0 is none. */
+	/* pid 0: the message came with no credentials (queued before
+	 * SO_PASSCRED was on); the kernel shows the overflow uid and gid. */
 	for (size_t i = 0; i < e->n_queue_cred; i++)
-		CHECK(e->queue_cred[i]->pid > 0 && e->queue_cred[i]->pid < CRL_PID_MAX &&
+		CHECK(e->queue_cred[i]->pid < CRL_PID_MAX &&
 		      e->queue_cred[i]->uid != (uint32_t)-1 &&
 			      e->queue_cred[i]->gid != (uint32_t)-1,
 		      "socket %u: message %zu: credentials pid %u uid %u gid %u", e->id, i, e->queue_cred[i]->pid,

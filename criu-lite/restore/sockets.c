@@ -592,7 +592,9 @@ static void restore_sndbuf(int fd, int had)
 static ssize_t send_queued(const UnixSkEntry *e, size_t k, int fd, const void *data, size_t len,
 			   const struct sockaddr_un *to, socklen_t tolen, bool *gone)
 {
-	const UnixSkCred *cred = k < e->n_queue_cred ? e->queue_cred[k] : NULL;
+	/* pid 0: it came with none, and goes with none (neither end has
+	 * SO_PASSCRED while the queues are refilled). */
+	const UnixSkCred *cred = k < e->n_queue_cred && e->queue_cred[k]->pid ? e->queue_cred[k] : NULL;
 	char cbuf[CMSG_SPACE(sizeof(struct ucred))] = { 0 };
 	struct iovec iov = { (void *)data, len };
 	struct msghdr mh = { .msg_name = tolen ? (void *)to : NULL, .msg_namelen = tolen, .msg_iov = &iov,

@@ -207,14 +207,14 @@ damaged_must_fail() {
 	damaged_must_fail "record 2: description 3 names a FIFO whose path is not a FIFO's" filedesc.img 2 object_id 5
 }
 
-@test "restore fails: damaged unix sockets of fd-socks-edge creds (a credential pid 0, senders for part of a queue, a closed peer that is named, a listening pair, a negative peek offset, streams not connected back)" {
+@test "restore fails: damaged unix sockets of fd-socks-edge creds (a credential pid past PID_MAX_LIMIT, senders for part of a queue, a closed peer that is named, a listening pair, a negative peek offset, streams not connected back)" {
 	start_victim fd-socks-edge creds
 	dump
 	wait_pids_free 15
 	cp -a "$IMG" "$T/pristine"
 	# 0, 1: a stream pair (1 with 3 messages and their credentials);
 	# 2, 3: a datagram pair (3 with 3 messages, senders and credentials).
-	damaged_must_fail "unixsk.img: record 1: socket 2: message 0: credentials pid 0" unixsk.img 1 queue_cred.0.pid 0
+	damaged_must_fail "unixsk.img: record 1: socket 2: message 0: credentials pid 4194304" unixsk.img 1 queue_cred.0.pid 4194304
 	damaged_must_fail "unixsk.img: record 3: socket 4: senders for 1 of 3 queued messages" \
 		unixsk.img 3 queue_from count:1
 	damaged_must_fail "unixsk.img: record 3: socket 4: credentials for 2 of 3" unixsk.img 3 queue_cred count:2

@@ -923,8 +923,11 @@ static void test_validate_fds_more(void **state)
 		s.unixsk[1].n_queue_cred = 2;
 		s.unixsk[1].queue_cred = cs;
 		s.unixsk[1].has_passcred = s.unixsk[1].passcred = true;
+		/* pid 0: a message that came with no credentials. */
 		c.pid = 0;
-		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "credentials pid 0");
+		c.uid = c.gid = 65534;
+		expect_valid(CRL_IMG_UNIXSK, &s.unixsk[1].base);
+		c.uid = c.gid = 0;
 		c.pid = CRL_PID_MAX;
 		expect_refused(CRL_IMG_UNIXSK, &s.unixsk[1].base, "credentials pid 4194304");
 		c.pid = 42;

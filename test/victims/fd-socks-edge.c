@@ -61,7 +61,10 @@
  *                         that exited since, and "world" from the root.
  *                         After the restore the root reads them in order;
  *                         the credentials name the child, then uid and gid
- *                         4321 (any pid), then the root.
+ *                         4321 (any pid), then the root. And a datagram
+ *                         pair (76 to 77) with "early", sent before 77 had
+ *                         SO_PASSCRED (no credentials: pid 0, uid and gid
+ *                         65534), and "late!" after: they come back so.
  *   fd-socks-edge sockopts
  *                         a stream pair (fds 80, 81) and a datagram pair
  *                         (82, 83) with options set on 80: SO_RCVTIMEO and
@@ -580,9 +583,9 @@ static void creds_child(void *arg)
 static void creds(void)
 {
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
-	static const int fds[] = { 70, 71, 72, 73, 74, 75 };
+	static const int fds[] = { 70, 71, 72, 73, 74, 75, 76, 77 };
 	pid_t child, ghost;
-	int status;
+	int status, late[2], one = 1;
 
 	for (int i = 0; i < 3; i++) {
 		int sv[2], one = 1;
@@ -594,6 +597,15 @@ static void creds(void)
 		if (setsockopt(71 + 2 * i, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
 			vl_die("SO_PASSCRED");
 	}
+	/* A datagram pair whose receiver (77) turned SO_PASSCRED on between
+	 * "early" (no credentials: pid 0 and the overflow ids) and "late". */
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, late) < 0)
+		vl_die("socketpair");
+	vl_move_fd(late[0], 76);
+	vl_move_fd(late[1], 77);
+	if (send(76, "early", 5, 0) != 5 || setsockopt(77, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    send(76, "late!", 5, 0) != 5)
+		vl_die("the early and late datagrams");
 	child = vl_fork("child", creds_child, NULL);
 	/* The child's messages first. */
 	for (int i = 0; i < 3; i++) {
@@ -620,7 +632,25 @@ static void creds(void)
 	vl_ready();
 	vl_wait();
 	vl_ids_check(&ids, false, false);
-	vl_expect_fds(fds, 6);
+	vl_expect_fds(fds, 8);
+	for (int k = 0; k < 2; k++) {
+		char b[8], cb[CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = { b, 5 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof(cb) };
+		struct cmsghdr *c;
+		struct ucred u = { -1, 0, 0 }, want = k ? (struct ucred){ getpid(), getuid(), getgid() }
+						   : (struct ucred){ 0, 65534, 65534 };
+		ssize_t n = recvmsg(77, &mh, MSG_DONTWAIT);
+
+		c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			memcpy(&u, CMSG_DATA(c), sizeof(u));
+		if (n != 5 || memcmp(b, k ? "late!" : "early", 5))
+			vl_fail("fd 77, message %d: %zd bytes '%.*s'", k, n, (int)(n > 0 ? n : 0), b);
+		if (u.pid != want.pid || u.uid != want.uid || u.gid != want.gid)
+			vl_fail("fd 77, message %d: credentials pid %d uid %d gid %d, expected pid %d uid %d gid %d", k,
+				u.pid, u.uid, u.gid, want.pid, want.uid, want.gid);
+	}
 	for (int i = 0; i < 3; i++)
 		for (int k = 0; k < 3; k++) {
 			static const char *const words[] = { "hello", "ghost", "world" };
