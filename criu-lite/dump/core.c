@@ -35,36 +35,46 @@
 /* The OOM-killer adjustment, timer slack, core dump filter and I/O
  * priority, read from outside: /proc and ioprio_get() answer for a stopped
  * task. */
-static int dump_task_tuning(struct dump_task *t, CoreEntry *core)
+/* The number in /proc/PID/NAME (base 10 or 16), within [min, max]. */
+static int read_proc_number(const struct dump_task *t, const char *name, int base, int64_t min, int64_t max,
+			    int64_t *ret)
 {
 	_cleanup_free_ char *text = NULL;
-	char path[64];
+	char path[64], *end;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", t->pid, name);
+	r = crl_read_file(path, &text, NULL);
+	if (r >= 0) {
+		errno = 0;
+		*ret = strtoll(text, &end, base);
+		if (errno || end == text || *ret < min || *ret > max)
+			r = -EIO;
+	}
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot read %s: %m", t->pid, path);
+	return 0;
+}
+
+static int dump_task_tuning(struct dump_task *t, CoreEntry *core)
+{
 	int64_t v;
 	long prio;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
-	r = crl_read_file(path, &text, NULL);
-	if (r < 0 || sscanf(text, "%" SCNd64, &v) != 1)
-		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	r = read_proc_number(t, "oom_score_adj", 10, -1000, 1000, &v);
+	if (r < 0)
+		return r;
 	core->has_oom_score_adj = true;
 	core->oom_score_adj = (int32_t)v;
-	free(text);
-	text = NULL;
-
-	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", t->pid);
-	r = crl_read_file(path, &text, NULL);
-	if (r < 0 || sscanf(text, "%" SCNd64, &v) != 1 || v < 0)
-		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	r = read_proc_number(t, "timerslack_ns", 10, 0, INT64_MAX, &v);
+	if (r < 0)
+		return r;
 	core->has_timer_slack_ns = true;
 	core->timer_slack_ns = (uint64_t)v;
-
-	free(text);
-	text = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", t->pid);
-	r = crl_read_file(path, &text, NULL);
-	if (r < 0 || sscanf(text, "%" SCNx64, &v) != 1 || v < 0 || v > UINT32_MAX)
-		return log_error_errno(r < 0 ? r : -EIO, "task %d: cannot read %s", t->pid, path);
+	r = read_proc_number(t, "coredump_filter", 16, 0, UINT32_MAX, &v);
+	if (r < 0)
+		return r;
 	core->has_coredump_filter = true;
 	core->coredump_filter = (uint32_t)v;
 
@@ -561,6 +571,7 @@ int dump_task_core(struct dump_ctx *ctx, struct dump_task *t)
 	if (err < 0)
 		return log_error_errno(err, "task %d (%s): remote calls failed: %m", t->pid, t->stat.comm);
 	t->brk = rs.brk;
+	t->nofile_max = rs.rlim[RLIMIT_NOFILE].rlim_max;
 
 	/* Registers and FPU state. */
 	crl_regs_to_image(&t->final_regs, &regs);

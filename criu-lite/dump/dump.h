@@ -60,6 +60,7 @@ struct dump_task {
 	struct crl_vma_list vmas;
 	struct vma_class *vc;        /* one per VMA */
 	uint64_t brk;
+	uint64_t nofile_max;         /* hard RLIMIT_NOFILE, as the task read it */
 };
 
 struct dump_ctx {

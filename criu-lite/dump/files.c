@@ -44,6 +44,7 @@ struct dump_desc {
 	struct crl_lock *locks;  /* flock and OFD locks held through it */
 	size_t nr_locks;
 	int owner_type, owner_pid, sig; /* O_ASYNC: who gets which signal */
+	pid_t posix_noted;      /* the last task whose POSIX locks on it were recorded */
 };
 
 struct dump_pipe {
@@ -412,35 +413,15 @@ static int check_outside_pipes(struct dump_ctx *ctx)
 }
 
 /* The restore holds fds above a task's highest one for a while: that fd
- * must be far enough under the hard RLIMIT_NOFILE. */
+ * must be far enough under the hard RLIMIT_NOFILE (read by the task's
+ * remote calls; RLIM_INFINITY is far enough). */
 static int check_fd_room(const struct dump_task *t, int top)
 {
-	_cleanup_free_ char *text = NULL;
-	char path[64], hard[32];
-	const char *p;
-	uint64_t max;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/limits", t->pid);
-	r = crl_read_file(path, &text, NULL);
-	if (r < 0)
-		return log_error_errno(r, "task %d: cannot read its limits: %m", t->pid);
-	p = strstr(text, "Max open files");
-	if (!p || sscanf(p + 14, "%*s %31s", hard) != 1)
-		return log_error_errno(-EINVAL, "task %d: no open-file limit in %s", t->pid, path);
-	if (!strcmp(hard, "unlimited") || crl_parse_u64(hard, 10, &max) < 0 || (uint64_t)top + 1 + CRL_FD_HOLD_ROOM <= max)
+	if ((uint64_t)top + 1 + CRL_FD_HOLD_ROOM <= t->nofile_max)
 		return 0;
 	return log_error_errno(-EOPNOTSUPP, "task %d (%s): fd %d is within %d of its hard RLIMIT_NOFILE (%llu); "
 					    "the restore needs that room above its fds; not supported",
-			       t->pid, t->stat.comm, top, CRL_FD_HOLD_ROOM, (unsigned long long)max);
-}
-
-static bool seen_in_task(const uint32_t *fdesc, size_t nr, uint32_t id)
-{
-	for (size_t k = 0; k < nr; k++)
-		if (fdesc[k] == id)
-			return true;
-	return false;
+			       t->pid, t->stat.comm, top, CRL_FD_HOLD_ROOM, (unsigned long long)t->nofile_max);
 }
 
 /* The locks of one owner kind (POSIX: the task's; else the description's)
@@ -537,7 +518,6 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct dump_files *f = ctx->files;
 	_cleanup_free_ int *fds = NULL;
-	_cleanup_free_ uint32_t *fdesc = NULL; /* the description of each fd so far */
 	struct crl_img *img = NULL;
 	size_t nr = 0;
 	int r;
@@ -551,9 +531,6 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 	r = nr ? check_fd_room(t, fds[nr - 1]) : 0;
 	if (r < 0)
 		return r;
-	fdesc = calloc(nr ? nr : 1, sizeof(*fdesc));
-	if (!fdesc)
-		return -ENOMEM;
 	r = crl_img_open(ctx->stagefd, CRL_IMG_FDINFO, t->pid, CRL_IMG_WRITE, &img);
 	if (r < 0)
 		return log_error_errno(r, "cannot create fdinfo-%d.img: %m", t->pid);
@@ -619,13 +596,13 @@ int dump_task_fds(struct dump_ctx *ctx, struct dump_task *t)
 		e.cloexec = !!(flags & O_CLOEXEC);
 		/* A POSIX lock shows on every fd of the task that shares the
 		 * description it was taken through: recorded on the first. */
-		if (!seen_in_task(fdesc, i, id)) {
+		if (f->descs[id - 1].posix_noted != t->pid) {
+			f->descs[id - 1].posix_noted = t->pid;
 			r = file_locks(locks, nr_locks, true, &posix, &posix_ptrs, &e.n_locks);
 			if (r < 0)
 				break;
 			e.locks = posix_ptrs;
 		}
-		fdesc[i] = id;
 		r = crl_img_write(img, &e.base);
 	}
 	if (r < 0) {

@@ -443,10 +443,13 @@ static int place(struct rst_task *t, int fd, int target, bool cloexec)
 	return r;
 }
 
+/* The status flags F_SETFL changes, O_ASYNC apart (signal_owner()). */
+#define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
+
 /* Status flags of a description made by pipe2/socket, which take none. */
 int rst_set_status_flags(struct rst_task *t, int fd, uint32_t flags)
 {
-	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME));
+	return RCALL(t, NULL, "F_SETFL", SYS_fcntl, fd, F_SETFL, flags & SETFL_FLAGS);
 }
 
 /* --- pipes ------------------------------------------------------------ */
@@ -694,7 +697,7 @@ static int signal_owner(struct rst_task *t, int fd, const FileDescEntry *e)
 		r = RCALL(t, NULL, "F_SETSIG", SYS_fcntl, fd, F_SETSIG, e->sig);
 	if (r >= 0 && (e->flags & O_ASYNC))
 		r = RCALL(t, NULL, "F_SETFL O_ASYNC", SYS_fcntl, fd, F_SETFL,
-			  e->flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
+			  e->flags & (SETFL_FLAGS | O_ASYNC));
 	return r;
 }
 
